@@ -1,0 +1,3 @@
+from neuropil.cli.main import main
+
+main()

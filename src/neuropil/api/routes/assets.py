@@ -1,0 +1,223 @@
+"""Assets: nested under a version and at the top level (``/api/assets/{id}/``)."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Body, Request
+from starlette.responses import RedirectResponse, Response
+
+from neuropil.api import serializers
+from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
+from neuropil.api.pagination import counted, page_params, paginated
+from neuropil.api.routes._util import JSON, flag
+from neuropil.errors import BadRequest
+from neuropil.services import assets
+from neuropil.services.assets import AssetRecord
+from neuropil.services.context import Context
+from neuropil.services.metadata import asset_metadata
+from neuropil.services.urls import Urls
+from neuropil.storage import PresigningBlobStore
+
+router = APIRouter(prefix="/api/dandisets/{identifier}/versions/{version}/assets")
+top = APIRouter(prefix="/api/assets")
+
+DOWNLOAD_EXPIRY = 3600
+
+
+@router.get("/", summary="List assets (lazy pagination: count on the first page)")
+def list_assets(
+    request: Request,
+    identifier: str,
+    version: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> JSON:
+    q = request.query_params
+    page = page_params(request)
+    with_md = flag(q.get("metadata"), False)
+    if flag(q.get("zarr"), False):
+        results: list[dict[str, Any]] = []  # no Zarr assets exist on this server yet
+        return JSON(paginated(request, page, results, count=0, has_next=False))
+    total, rows, more = assets.list_assets(
+        ctx,
+        user=user,
+        identifier=identifier,
+        version=version,
+        path=q.get("path") or None,
+        glob=q.get("glob") or None,
+        order=q.get("order") or None,
+        with_metadata=with_md,
+        offset=page.offset,
+        limit=page.size,
+        count=page.number == 1,
+    )
+    items = [serializers.asset_list_item(a, urls, with_metadata=with_md) for a in rows]
+    return JSON(paginated(request, page, items, count=total, has_next=more))
+
+
+@router.post("/", summary="Add an asset to the draft")
+def create_asset(
+    identifier: str,
+    version: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+    body: dict[str, Any] = Body(...),
+) -> JSON:
+    a = assets.create_asset(
+        ctx,
+        user=user,
+        identifier=identifier,
+        version=version,
+        metadata=body.get("metadata"),
+        blob_id=body.get("blob_id"),
+        zarr_id=body.get("zarr_id"),
+    )
+    return JSON(serializers.asset_detail(a, urls))
+
+
+@router.get("/paths/", summary="Folder browser: direct children of a folder")
+def list_paths(
+    request: Request,
+    identifier: str,
+    version: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> JSON:
+    page = page_params(request)
+    total, rows = assets.list_paths(
+        ctx,
+        user=user,
+        identifier=identifier,
+        version=version,
+        path_prefix=request.query_params.get("path_prefix", ""),
+        offset=page.offset,
+        limit=page.size,
+    )
+    return JSON(counted(request, page, [serializers.path_entry(p, urls) for p in rows], total))
+
+
+@router.get("/{asset_id}/", summary="Full asset metadata")
+def get_asset(
+    identifier: str,
+    version: str,
+    asset_id: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> JSON:
+    a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return JSON(asset_metadata(a, urls))
+
+
+@router.get("/{asset_id}/info/", summary="Asset with metadata")
+def get_asset_info(
+    identifier: str,
+    version: str,
+    asset_id: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> JSON:
+    a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return JSON(serializers.asset_detail(a, urls))
+
+
+@router.get("/{asset_id}/validation/", summary="Asset validation status")
+def get_asset_validation(
+    identifier: str, version: str, asset_id: str, ctx: Ctx, user: CurrentUser
+) -> JSON:
+    assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return JSON({"status": "Pending", "validation_errors": []})
+
+
+@router.put("/{asset_id}/", summary="Replace an asset (a change makes a new asset id)")
+def update_asset(
+    identifier: str,
+    version: str,
+    asset_id: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+    body: dict[str, Any] = Body(...),
+) -> JSON:
+    a = assets.update_asset(
+        ctx,
+        user=user,
+        identifier=identifier,
+        version=version,
+        asset_id=asset_id,
+        metadata=body.get("metadata"),
+        blob_id=body.get("blob_id"),
+        zarr_id=body.get("zarr_id"),
+    )
+    return JSON(serializers.asset_detail(a, urls))
+
+
+@router.delete("/{asset_id}/", status_code=204, summary="Remove an asset from the draft")
+def delete_asset(
+    identifier: str, version: str, asset_id: str, ctx: Ctx, user: CurrentUser
+) -> Response:
+    assets.delete_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return Response(status_code=204)
+
+
+def _download_redirect(
+    ctx: Context, a: AssetRecord, urls: Urls, disposition: str | None
+) -> Response:
+    if a.blob is None:
+        raise BadRequest("This asset has no blob to download.")
+    kind = disposition or "attachment"
+    if kind not in ("attachment", "inline"):
+        raise BadRequest("content_disposition must be 'attachment' or 'inline'.")
+    name = posixpath.basename(a.path)
+    header = f"{kind}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    ctype = str(a.metadata_.get("encodingFormat") or "") if kind == "inline" else None
+    if isinstance(ctx.store, PresigningBlobStore):
+        location = ctx.store.presign_get(
+            a.blob.key, DOWNLOAD_EXPIRY, disposition=header, content_type=ctype or None
+        )
+    else:
+        params = {"response-content-disposition": header}
+        if ctype:
+            params["response-content-type"] = ctype
+        location = f"{urls.local_object(a.blob.key)}?{urlencode(params, quote_via=quote)}"
+    return RedirectResponse(location, status_code=302)
+
+
+@router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (302)")
+def download_nested(
+    request: Request,
+    identifier: str,
+    version: str,
+    asset_id: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> Response:
+    a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))
+
+
+@top.get("/{asset_id}/", summary="Full asset metadata")
+def get_asset_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
+    return JSON(asset_metadata(assets.get_asset_by_id(ctx, user=user, asset_id=asset_id), urls))
+
+
+@top.api_route("/{asset_id}/info/", methods=["GET", "HEAD"], summary="Asset with metadata")
+def get_asset_info_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
+    a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
+    return JSON(serializers.asset_detail(a, urls))
+
+
+@top.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (302)")
+def download_top(
+    request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
+) -> Response:
+    a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
+    return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))

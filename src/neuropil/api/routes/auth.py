@@ -1,0 +1,31 @@
+"""Tokens and the current user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from neuropil.api import serializers
+from neuropil.api.deps import Ctx, CurrentUser
+from neuropil.api.routes._util import JSON
+from neuropil.services import auth
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/auth/token/", summary="Check a token (answers it back)")
+def get_token(request: Request, user: CurrentUser) -> JSON:
+    # Tokens are stored hashed, so the token can only be echoed: the official client calls
+    # this to validate a key, and any 2xx means "valid".
+    auth.require_approved(user)
+    return JSON(request.headers["authorization"].partition(" ")[2].strip())
+
+
+@router.post("/auth/token/", summary="Replace the caller's token")
+def refresh_token(ctx: Ctx, user: CurrentUser) -> JSON:
+    user = auth.require_approved(user)
+    return JSON(auth.regenerate_token(ctx, username=user.username))
+
+
+@router.get("/users/me/", summary="The authenticated user")
+def me(user: CurrentUser) -> JSON:
+    return JSON(serializers.user(auth.require_user(user)))

@@ -1,0 +1,142 @@
+"""``/store/{key}``: neuropil's own object endpoints for stores that do not serve clients.
+
+GET/HEAD read a registered blob (anonymous, like a public bucket); PUT with
+``uploadId``+``partNumber`` stores a part and POST with ``uploadId`` completes an upload,
+both authorized by the URL signature alone.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from neuropil.api.deps import Ctx, ExternalUrls
+from neuropil.api.streaming import ObjectResponse
+from neuropil.errors import BadRequest, MethodNotAllowed
+from neuropil.services import store_endpoints
+from neuropil.storage import LocalBlobStore, PartInfo
+
+router = APIRouter(include_in_schema=False)
+
+BLOCK = 1 << 20
+MAX_PART = 5 << 30
+
+
+@router.api_route("/store/{key:path}", methods=["GET", "HEAD"])
+def read_object(request: Request, key: str, ctx: Ctx) -> ObjectResponse:
+    obj = store_endpoints.visible_object(ctx, key)
+    q = request.query_params
+    store = ctx.store
+    path = store.local_path(key) if isinstance(store, LocalBlobStore) else None
+    return ObjectResponse(
+        size=obj.size,
+        etag=obj.etag,
+        modified=obj.modified,
+        range_header=request.headers.get("range"),
+        head=request.method == "HEAD",
+        path=path,
+        reader=lambda r: store.read(key, r),
+        content_type=q.get("response-content-type") or "application/octet-stream",
+        disposition=q.get("response-content-disposition"),
+        if_none_match=request.headers.get("if-none-match"),
+    )
+
+
+async def _blocks(request: Request) -> AsyncIterator[bytes]:
+    """Re-chunk the request body into ~1 MiB blocks (fewer thread hand-offs)."""
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) >= BLOCK:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+class _BodyBridge:
+    """Hands an async request body to blocking storage code running in a worker thread.
+
+    The pump runs on the event loop; the worker consumes :meth:`chunks`. If the worker stops
+    early (a bad part), :meth:`stop` makes the pump give up instead of blocking forever.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+        self._stopped = threading.Event()
+
+    async def _offer(self, item: bytes | BaseException | None) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._q.put_nowait(item)
+                return True
+            except queue.Full:
+                await anyio.sleep(0.001)
+        return False
+
+    async def pump(self) -> None:
+        try:
+            async for block in _blocks(self._request):
+                if not await self._offer(block):
+                    return
+            await self._offer(None)
+        except Exception as exc:  # the client went away mid-body
+            await self._offer(exc)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def chunks(self) -> Iterator[bytes]:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise BadRequest("The request body ended early.") from item
+            yield item
+
+
+@router.put("/store/{key:path}")
+async def put_part(request: Request, key: str, ctx: Ctx) -> Response:
+    params = dict(request.query_params)
+    if "partNumber" not in params or "uploadId" not in params:
+        raise MethodNotAllowed("Objects are written through the upload API.")
+    length_header = request.headers.get("content-length")
+    length = int(length_header) if length_header and length_header.isdigit() else None
+    if length is not None and length > MAX_PART:
+        raise BadRequest("A part may be at most 5 GiB.")
+    # Check the signature before reading a byte of the body.
+    store_endpoints.check_signature(ctx, "PUT", key, params)
+    bridge = _BodyBridge(request)
+
+    def work() -> PartInfo:
+        try:
+            return store_endpoints.put_part(
+                ctx, key=key, params=params, chunks=bridge.chunks(), content_length=length
+            )
+        finally:
+            bridge.stop()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bridge.pump)
+        info = await anyio.to_thread.run_sync(work)
+    return Response(status_code=200, headers={"ETag": f'"{info.etag}"'})
+
+
+@router.post("/store/{key:path}")
+async def complete_upload(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Response:
+    params = dict(request.query_params)
+    if "uploadId" not in params:
+        raise MethodNotAllowed("Objects are written through the upload API.")
+    body = await request.body()
+    result = await anyio.to_thread.run_sync(
+        lambda: store_endpoints.complete(ctx, key=key, params=params, body=body)
+    )
+    xml = store_endpoints.complete_result_xml(result, urls.local_object(key))
+    return Response(xml, media_type="application/xml")

@@ -1,0 +1,1 @@
+"""The HTTP client layer for any DANDI-API archive (neuropil or the DANDI Archive)."""

@@ -1,0 +1,81 @@
+"""Settings, read once from the environment and the command line."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neuropil.db.engine import sqlite_url
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass
+class Settings:
+    """Everything a neuropil server needs to know; see ``docs/configuration.md``."""
+
+    data_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("NEUROPIL_DATA", "neuropil-data"))
+    )
+    #: SQLAlchemy URL; default: SQLite file in the data directory.
+    database_url: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_DATABASE_URL") or None
+    )
+    #: ``local`` (files under the data directory) or ``memory`` (tests).
+    storage: str = field(default_factory=lambda: os.environ.get("NEUROPIL_STORAGE", "local"))
+    #: Name used in identifiers such as ``NEUROPIL:000001``.
+    instance_name: str = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_INSTANCE_NAME", "NEUROPIL")
+    )
+    #: Fixed external base URL (``https://archive.example.org``); default: from each request.
+    public_url: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_PUBLIC_URL") or None
+    )
+    #: Peers whose X-Forwarded-* headers are trusted (a reverse proxy); ``*`` trusts all.
+    forwarded_allow_ips: str = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+    )
+    job_workers: int = field(default_factory=lambda: _env_int("NEUROPIL_JOB_WORKERS", 2))
+    #: Seconds between periodic garbage collections in a running server (0 = never).
+    gc_interval: int = field(default_factory=lambda: _env_int("NEUROPIL_GC_INTERVAL", 3600))
+    #: Uploads not finished after this many seconds are abandoned and collected.
+    upload_expiry: int = field(
+        default_factory=lambda: _env_int("NEUROPIL_UPLOAD_EXPIRY", 7 * 24 * 3600)
+    )
+    #: Presigned part URLs stay valid this long (DANDI: 7 days).
+    presign_expiry: int = field(
+        default_factory=lambda: _env_int("NEUROPIL_PRESIGN_EXPIRY", 7 * 24 * 3600)
+    )
+    max_page_size: int = 1000
+    default_page_size: int = 100
+    secret_key: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_SECRET_KEY") or None
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir.resolve() / "neuropil.db")
+
+    @property
+    def blob_root(self) -> Path:
+        return self.data_dir / "store"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def signing_secret(self) -> bytes:
+        """The HMAC secret for presigned URLs: configured, or kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        self.ensure_data_dir()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

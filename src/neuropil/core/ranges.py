@@ -1,0 +1,75 @@
+"""HTTP byte ranges: one parser for ``Range`` and one formatter for ``Content-Range``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from neuropil.errors import RangeNotSatisfiable
+
+_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A half-open byte range ``[start, stop)`` within an object."""
+
+    start: int
+    stop: int
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or self.stop < self.start:
+            raise ValueError(f"invalid byte range [{self.start}, {self.stop})")
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+    def header(self) -> str:
+        """The ``Range`` request header value."""
+        return f"bytes={self.start}-{self.stop - 1}"
+
+    def content_range(self, size: int) -> str:
+        """The ``Content-Range`` response header value."""
+        return f"bytes {self.start}-{self.stop - 1}/{size}"
+
+
+def parse_range_header(value: str | None, size: int) -> ByteRange | None:
+    """Resolve a ``Range`` header against an object of ``size`` bytes.
+
+    Returns ``None`` when the whole object should be sent: no header, a syntactically
+    invalid one or several ranges (RFC 9110 lets a server ignore those). Raises
+    :class:`RangeNotSatisfiable` for a well-formed range that lies past the end.
+    """
+    if not value:
+        return None
+    m = _RANGE_RE.match(value)
+    if m is None:
+        return None
+    first, last = m.group(1), m.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":  # suffix range: the last N bytes
+        n = int(last)
+        if n == 0 or size == 0:
+            raise RangeNotSatisfiable(size)
+        return ByteRange(max(0, size - n), size)
+    start = int(first)
+    if start >= size:
+        raise RangeNotSatisfiable(size)
+    stop = size if last == "" else min(int(last) + 1, size)
+    if stop <= start:
+        return None  # last < first: syntactically invalid, ignore
+    return ByteRange(start, stop)
+
+
+_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+def parse_content_range(value: str) -> tuple[ByteRange, int | None]:
+    """Parse a ``Content-Range`` response header into (range, total size or None)."""
+    m = _CONTENT_RANGE_RE.match(value.strip())
+    if m is None:
+        raise ValueError(f"malformed Content-Range {value!r}")
+    total = None if m.group(3) == "*" else int(m.group(3))
+    return ByteRange(int(m.group(1)), int(m.group(2)) + 1), total

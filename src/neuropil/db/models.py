@@ -1,0 +1,271 @@
+"""SQLAlchemy models.
+
+The shapes follow the DANDI Archive's data model (dandisets, versions, assets, blobs,
+uploads) so API objects map one-to-one; unique constraints have the last word on races.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from neuropil.db.types import BinaryText, JSONDoc, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class UserStatus(enum.StrEnum):
+    INCOMPLETE = "INCOMPLETE"
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class EmbargoStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    EMBARGOED = "EMBARGOED"
+    UNEMBARGOING = "UNEMBARGOING"
+
+
+class VersionStatus(enum.StrEnum):
+    PENDING = "Pending"
+    VALIDATING = "Validating"
+    VALID = "Valid"
+    INVALID = "Invalid"
+    PUBLISHING = "Publishing"
+    PUBLISHED = "Published"
+
+
+class AssetStatus(enum.StrEnum):
+    PENDING = "Pending"
+    VALIDATING = "Validating"
+    VALID = "Valid"
+    INVALID = "Invalid"
+
+
+def _enum(e: type[enum.StrEnum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(150), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    name: Mapped[str] = mapped_column(sa.String(300), default="")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus), default=UserStatus.PENDING)
+    #: For web sign-in (a later feature); API clients use tokens.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255), default=None)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    token: Mapped[ApiToken | None] = relationship(back_populates="user", uselist=False)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.is_admin or self.status == UserStatus.APPROVED
+
+
+class ApiToken(Base):
+    """One API token per user, stored as its sha256 (the key itself is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="token")
+
+
+dandiset_owners = sa.Table(
+    "dandiset_owners",
+    Base.metadata,
+    sa.Column("dandiset_id", sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Dandiset(Base):
+    __tablename__ = "dandisets"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    embargo_status: Mapped[EmbargoStatus] = mapped_column(
+        _enum(EmbargoStatus), default=EmbargoStatus.OPEN
+    )
+    embargo_end_date: Mapped[date | None] = mapped_column(default=None)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owners: Mapped[list[User]] = relationship(secondary=dandiset_owners, lazy="selectin")
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="dandiset", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.id:06d}"
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (sa.UniqueConstraint("dandiset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDoc)
+    status: Mapped[VersionStatus] = mapped_column(
+        _enum(VersionStatus), default=VersionStatus.PENDING
+    )
+    validation_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    doi: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    dandiset: Mapped[Dandiset] = relationship(back_populates="versions")
+
+
+class AssetBlob(Base):
+    """Deduplicated content: one row per distinct dandi-etag across the whole archive."""
+
+    __tablename__ = "asset_blobs"
+
+    blob_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    etag: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    embargoed: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Asset(Base):
+    """An immutable asset: any change to path, blob or metadata makes a new asset id."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    path: Mapped[str] = mapped_column(sa.String(512))
+    blob_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("asset_blobs.blob_id"), index=True, default=None
+    )
+    #: Zarr archives arrive in a later step; the column keeps the blob-xor-zarr shape.
+    zarr_id: Mapped[str | None] = mapped_column(sa.String(36), index=True, default=None)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDoc)
+    status: Mapped[AssetStatus] = mapped_column(_enum(AssetStatus), default=AssetStatus.PENDING)
+    validation_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    published: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    blob: Mapped[AssetBlob | None] = relationship(lazy="joined")
+
+
+class VersionAsset(Base):
+    """Membership of an asset in a version; the path is copied here for indexed listing."""
+
+    __tablename__ = "version_assets"
+    __table_args__ = (
+        sa.UniqueConstraint("version_id", "path"),
+        sa.Index("ix_version_assets_version_path_lower", "version_id", "path_lower"),
+    )
+
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    path: Mapped[str] = mapped_column(BinaryText)
+    path_lower: Mapped[str] = mapped_column(BinaryText)
+
+
+class AssetPath(Base):
+    """The folder tree of a version with aggregate sizes: ``""`` is the root.
+
+    Drives ``asset_count``/``size``, the ``/assets/paths/`` browser and file-vs-folder
+    conflict checks.
+    """
+
+    __tablename__ = "asset_paths"
+    __table_args__ = (
+        sa.UniqueConstraint("version_id", "path"),
+        sa.Index("ix_asset_paths_version_parent", "version_id", "parent", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(BinaryText)
+    parent: Mapped[str | None] = mapped_column(BinaryText)
+    aggregate_files: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    aggregate_size: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    asset_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assets.id", ondelete="CASCADE"), default=None
+    )
+
+
+class Upload(Base):
+    """A multipart upload in progress; deleted when validated or collected."""
+
+    __tablename__ = "uploads"
+
+    upload_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    multipart_id: Mapped[str] = mapped_column(sa.String(200))
+    etag: Mapped[str] = mapped_column(sa.String(40), index=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    embargoed: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """A durable background job (sha256 of a new blob, ...), claimed by a worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.Index("ix_jobs_state_run_after", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    #: Jobs with the same dedup key are queued at most once at a time.
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

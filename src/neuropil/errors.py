@@ -1,0 +1,111 @@
+"""The one exception tree of neuropil.
+
+::
+
+    NeuropilError                    (500) every error neuropil raises on purpose
+    ├── BadRequest                   (400) the request is malformed or breaks a rule
+    │   └── InvalidPath              (400) an asset path that DANDI would refuse
+    ├── NotAuthenticated             (401) a token is needed (or the one given is invalid)
+    ├── PermissionDenied             (403) authenticated, but not allowed
+    ├── NotFound                     (404) no such object (or not visible to the caller)
+    ├── MethodNotAllowed             (405) e.g. writing to a published version
+    ├── Conflict                     (409) a unique rule would be broken
+    │   └── BlobExists               (409) dedup: the archive already holds these bytes
+    ├── RangeNotSatisfiable          (416) a byte range past the end of an object
+    ├── Locked                       (423) the resource is busy (publishing)
+    ├── StorageError                 (500) the blob store failed
+    └── RemoteError                  (any) a server answered a client request with an error
+
+Every error carries an HTTP status and a message that says what to fix; ``str(exc)`` is
+never empty. The API turns them into DANDI-shaped responses in one place
+(:mod:`neuropil.api.errors`).
+"""
+
+from __future__ import annotations
+
+
+class NeuropilError(Exception):
+    """Root of all errors neuropil raises deliberately."""
+
+    status_code: int = 500
+    #: DANDI answers its own domain errors with a bare JSON string and framework errors with
+    #: ``{"detail": ...}``; we keep both shapes so clients that inspect bodies keep working.
+    detail_shape: bool = False
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        if not message:
+            raise ValueError("a NeuropilError needs a message")
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadRequest(NeuropilError):
+    status_code = 400
+
+
+class InvalidPath(BadRequest):
+    pass
+
+
+class NotAuthenticated(NeuropilError):
+    status_code = 401
+    detail_shape = True
+
+
+class PermissionDenied(NeuropilError):
+    status_code = 403
+    detail_shape = True
+
+
+class NotFound(NeuropilError):
+    status_code = 404
+    detail_shape = True
+
+
+class MethodNotAllowed(NeuropilError):
+    status_code = 405
+    detail_shape = True
+
+
+class Conflict(NeuropilError):
+    status_code = 409
+
+
+class BlobExists(Conflict):
+    """Raised by upload initialization when a blob with the same dandi-etag exists."""
+
+    def __init__(self, blob_id: str) -> None:
+        super().__init__("Blob already exists.", headers={"Location": blob_id})
+        self.blob_id = blob_id
+
+
+class RangeNotSatisfiable(NeuropilError):
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"Requested range is outside the object ({size} bytes).",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+        self.size = size
+
+
+class Locked(NeuropilError):
+    status_code = 423
+
+
+class StorageError(NeuropilError):
+    status_code = 500
+
+
+class RemoteError(NeuropilError):
+    """A DANDI-API server (neuropil or another) answered with an error (client side)."""
+
+    def __init__(self, message: str, *, status_code: int, url: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.url = url

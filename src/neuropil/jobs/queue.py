@@ -1,0 +1,101 @@
+"""Enqueue and claim jobs in the database."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from neuropil.db.engine import Database
+from neuropil.db.models import Job, JobState
+from neuropil.db.types import utcnow
+
+#: A claimed job whose worker has not finished within this time is claimed again.
+LEASE = timedelta(minutes=10)
+
+
+class JobQueue:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.wakeup = threading.Event()
+
+    def enqueue(
+        self, session: Session, kind: str, payload: dict[str, Any], *, dedup_key: str | None = None
+    ) -> None:
+        """Add a job in the caller's transaction; workers wake when it commits."""
+        if dedup_key is not None:
+            exists = session.scalar(
+                sa.select(Job.id).where(Job.dedup_key == dedup_key, Job.state == JobState.QUEUED)
+            )
+            if exists is not None:
+                return
+        session.add(Job(kind=kind, payload=payload, dedup_key=dedup_key))
+        event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
+
+    def claim(self) -> Job | None:
+        """Take the oldest runnable job (or one whose lease expired), or ``None``."""
+        now = utcnow()
+        with self.db.write() as s:
+            q = (
+                sa.select(Job)
+                .where(
+                    sa.or_(
+                        sa.and_(Job.state == JobState.QUEUED, Job.run_after <= now),
+                        sa.and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+                    )
+                )
+                .order_by(Job.id)
+                .limit(1)
+            )
+            if not self.db.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            job = s.scalar(q)
+            if job is None:
+                return None
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.locked_until = now + LEASE
+            s.flush()
+            s.expunge(job)
+            return job
+
+    def finish(self, job_id: int) -> None:
+        with self.db.write() as s:
+            s.execute(
+                sa.update(Job)
+                .where(Job.id == job_id)
+                .values(state=JobState.DONE, finished=utcnow(), locked_until=None)
+            )
+
+    def fail(self, job_id: int, error: str, *, retry_in: timedelta | None) -> None:
+        with self.db.write() as s:
+            values: dict[str, Any] = {"last_error": error[:4000], "locked_until": None}
+            if retry_in is None:
+                values.update(state=JobState.FAILED, finished=utcnow())
+            else:
+                values.update(state=JobState.QUEUED, run_after=utcnow() + retry_in)
+            s.execute(sa.update(Job).where(Job.id == job_id).values(**values))
+
+    def pending(self) -> int:
+        with self.db.read() as s:
+            return (
+                s.scalar(
+                    sa.select(sa.func.count(Job.id)).where(
+                        Job.state.in_([JobState.QUEUED, JobState.RUNNING])
+                    )
+                )
+                or 0
+            )
+
+    def purge_finished(self, older_than: timedelta) -> int:
+        with self.db.write() as s:
+            res = s.execute(
+                sa.delete(Job).where(
+                    Job.state == JobState.DONE, Job.finished < utcnow() - older_than
+                )
+            )
+            return res.rowcount or 0

@@ -1,0 +1,91 @@
+"""Worker threads that run queued jobs with registered handlers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from neuropil.jobs.queue import JobQueue
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+MAX_ATTEMPTS = 5
+
+
+class PermanentJobError(Exception):
+    """A job that can never succeed (its object is gone): fail it without retrying."""
+
+
+class Workers:
+    """A small pool of threads draining a :class:`JobQueue`."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: dict[str, Handler],
+        *,
+        threads: int = 2,
+        poll_interval: float = 2.0,
+    ) -> None:
+        self.queue = queue
+        self.handlers = handlers
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, name=f"neuropil-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.queue.wakeup.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def run_pending(self) -> int:
+        """Run jobs in the calling thread until none is runnable (CLI and tests)."""
+        n = 0
+        while self.run_one():
+            n += 1
+        return n
+
+    def run_one(self) -> bool:
+        job = self.queue.claim()
+        if job is None:
+            return False
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise PermanentJobError(f"no handler for job kind {job.kind!r}")
+            handler(job.payload)
+        except PermanentJobError as exc:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
+            self.queue.fail(job.id, str(exc), retry_in=None)
+        except Exception:
+            err = traceback.format_exc()
+            log.exception("job %s (%s) failed (attempt %d)", job.id, job.kind, job.attempts)
+            retry = None if job.attempts >= MAX_ATTEMPTS else timedelta(seconds=2**job.attempts)
+            self.queue.fail(job.id, err, retry_in=retry)
+        else:
+            self.queue.finish(job.id)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_one()
+            except Exception:  # the database may be briefly unavailable
+                log.exception("job worker error")
+                worked = False
+            if not worked:
+                self.queue.wakeup.wait(self.poll_interval)
+                self.queue.wakeup.clear()

@@ -1,0 +1,66 @@
+"""Blobs: lookup by digest and the background sha256."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from neuropil.core.digests import (
+    ETAG_ALGORITHM,
+    SHA256_ALGORITHM,
+    EtagHasher,
+    parse_etag,
+    parse_sha256,
+)
+from neuropil.db.models import AssetBlob
+from neuropil.db.types import utcnow
+from neuropil.errors import BadRequest, NotFound
+from neuropil.jobs.worker import PermanentJobError
+from neuropil.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def blob_by_digest(ctx: Context, *, body: object) -> AssetBlob:
+    if not isinstance(body, dict):
+        raise BadRequest("Expected a JSON object {'algorithm': ..., 'value': ...}.")
+    algorithm, value = body.get("algorithm"), body.get("value")
+    with ctx.db.read() as s:
+        if algorithm == ETAG_ALGORITHM:
+            blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == parse_etag(value)))
+        elif algorithm == SHA256_ALGORITHM:
+            blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.sha256 == parse_sha256(value)))
+        else:
+            raise BadRequest(
+                f"Unsupported algorithm {algorithm!r}; use {ETAG_ALGORITHM!r} or {SHA256_ALGORITHM!r}."
+            )
+    if blob is None:
+        raise NotFound("Not found.")
+    return blob
+
+
+def compute_sha256(ctx: Context, blob_id: str) -> None:
+    """Hash a blob's bytes; the dandi-etag is re-checked on the way (bit rot, bad disks)."""
+    with ctx.db.read() as s:
+        blob = s.get(AssetBlob, blob_id)
+    if blob is None:
+        raise PermanentJobError(f"blob {blob_id} no longer exists")
+    if blob.sha256:
+        return
+    hasher = EtagHasher(blob.size, sha256=True)
+    try:
+        for chunk in ctx.store.read(blob.key):
+            hasher.update(chunk)
+    except KeyError as exc:
+        raise PermanentJobError(f"the bytes of blob {blob_id} are missing") from exc
+    if hasher.etag() != blob.etag:
+        raise PermanentJobError(
+            f"blob {blob_id} is corrupt: its bytes give etag {hasher.etag()}, not {blob.etag}"
+        )
+    with ctx.db.write() as s:
+        s.execute(
+            sa.update(AssetBlob)
+            .where(AssetBlob.blob_id == blob_id)
+            .values(sha256=hasher.sha256(), modified=utcnow())
+        )

@@ -1,0 +1,114 @@
+"""Garbage collection: abandoned uploads, orphaned objects and unreferenced blobs.
+
+Safe to run at any time, from ``neuropil gc`` or periodically in the server: it only
+removes what no database row can reach and what is older than a grace period, so work in
+flight is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from neuropil.db.models import Asset, AssetBlob, Upload, VersionAsset
+from neuropil.db.types import utcnow
+from neuropil.services.context import Context
+from neuropil.storage import LocalBlobStore
+
+log = logging.getLogger(__name__)
+
+#: Objects and multipart uploads with no row are only removed after this long, so an
+#: upload between "object created" and "row committed" is never mistaken for garbage.
+GRACE = timedelta(hours=1)
+#: Blobs no asset uses and assets no version holds are kept this long (DANDI: 7 days).
+RETENTION = timedelta(days=7)
+
+
+@dataclass
+class GcReport:
+    expired_uploads: int = 0
+    orphan_multiparts: int = 0
+    orphan_objects: int = 0
+    blobs: int = 0
+    assets: int = 0
+    temporaries: int = 0
+    jobs: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def total(self) -> int:
+        return (
+            self.expired_uploads
+            + self.orphan_multiparts
+            + self.orphan_objects
+            + self.blobs
+            + self.assets
+            + self.temporaries
+        )
+
+
+def collect(
+    ctx: Context,
+    *,
+    grace: timedelta = GRACE,
+    retention: timedelta = RETENTION,
+    upload_expiry: timedelta | None = None,
+) -> GcReport:
+    report = GcReport()
+    now = utcnow()
+    expiry = upload_expiry or timedelta(seconds=ctx.settings.upload_expiry)
+    _expired_uploads(ctx, report, now - expiry)
+    _orphan_assets(ctx, report, now - retention)
+    _unreferenced_blobs(ctx, report, now - retention)
+    _orphan_storage(ctx, report, now - grace)
+    if isinstance(ctx.store, LocalBlobStore):
+        report.temporaries = ctx.store.sweep_temporaries(now - grace)
+    report.jobs = ctx.jobs.purge_finished(timedelta(days=7))
+    return report
+
+
+def _expired_uploads(ctx: Context, report: GcReport, cutoff: object) -> None:
+    with ctx.db.write() as s:
+        uploads = s.scalars(sa.select(Upload).where(Upload.created < cutoff)).all()
+        for up in uploads:
+            s.delete(up)
+    for up in uploads:
+        ctx.store.abort_multipart(up.key, up.multipart_id)
+        ctx.store.delete(up.key)
+        report.expired_uploads += 1
+
+
+def _orphan_assets(ctx: Context, report: GcReport, cutoff: object) -> None:
+    with ctx.db.write() as s:
+        held = sa.select(VersionAsset.asset_id).where(VersionAsset.asset_id == Asset.id).exists()
+        res = s.execute(
+            sa.delete(Asset).where(~held, Asset.modified < cutoff, Asset.published.is_(False))
+        )
+        report.assets = res.rowcount or 0
+
+
+def _unreferenced_blobs(ctx: Context, report: GcReport, cutoff: object) -> None:
+    with ctx.db.write() as s:
+        used = sa.select(Asset.id).where(Asset.blob_id == AssetBlob.blob_id).exists()
+        blobs = s.scalars(sa.select(AssetBlob).where(~used, AssetBlob.created < cutoff)).all()
+        for b in blobs:
+            s.delete(b)
+    for b in blobs:  # rows first: a crash here leaves only orphan bytes, collected next time
+        ctx.store.delete(b.key)
+        report.blobs += 1
+
+
+def _orphan_storage(ctx: Context, report: GcReport, cutoff: object) -> None:
+    with ctx.db.read() as s:
+        live_keys = set(s.scalars(sa.select(AssetBlob.key))) | set(s.scalars(sa.select(Upload.key)))
+        live_multiparts = set(s.scalars(sa.select(Upload.multipart_id)))
+    for mp in list(ctx.store.list_multipart()):
+        if mp.multipart_id not in live_multiparts and mp.initiated < cutoff:  # type: ignore[operator]
+            ctx.store.abort_multipart(mp.key, mp.multipart_id)
+            report.orphan_multiparts += 1
+    for obj in list(ctx.store.list("blobs/")):
+        if obj.key not in live_keys and obj.modified < cutoff:  # type: ignore[operator]
+            ctx.store.delete(obj.key)
+            report.orphan_objects += 1

@@ -1,0 +1,214 @@
+"""Computed metadata: what the server strips from input and fills in on every read.
+
+Stored metadata never holds computed fields; readers always get the full form, built
+from the row and the URLs the client reached (so the archive works behind any proxy).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Protocol
+
+from dandischema.consts import DANDI_SCHEMA_VERSION
+
+from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
+from neuropil.db.models import Dandiset, User, Version
+from neuropil.services.urls import Urls
+
+SCHEMA_VERSION = DANDI_SCHEMA_VERSION
+
+ASSET_COMPUTED_FIELDS = (
+    "id",
+    "access",
+    "path",
+    "identifier",
+    "contentUrl",
+    "contentSize",
+    "digest",
+    "datePublished",
+    "publishedBy",
+    "@context",
+)
+VERSION_COMPUTED_FIELDS = (
+    "name",
+    "identifier",
+    "version",
+    "id",
+    "url",
+    "assetsSummary",
+    "citation",
+    "doi",
+    "dateCreated",
+    "datePublished",
+    "publishedBy",
+    "manifestLocation",
+    "releaseNotes",
+    "@context",
+    "repository",
+)
+
+
+def context_url(schema_version: str) -> str:
+    return (
+        "https://raw.githubusercontent.com/dandi/schema/master/releases/"
+        f"{schema_version}/context.json"
+    )
+
+
+def isoformat(dt: datetime) -> str:
+    """DANDI's timestamp form: ISO-8601 with microseconds and ``Z``."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- assets ----------------------------------------------------------------------------------
+def strip_asset_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    md = {k: copy.deepcopy(v) for k, v in metadata.items() if k not in ASSET_COMPUTED_FIELDS}
+    md.setdefault("schemaKey", "Asset")
+    md.setdefault("schemaVersion", SCHEMA_VERSION)
+    return md
+
+
+class BlobLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def size(self) -> int: ...
+
+
+class AssetLike(Protocol):
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def metadata_(self) -> dict[str, Any]: ...
+    @property
+    def blob(self) -> BlobLike | None: ...
+
+
+def blob_digest(blob: BlobLike) -> dict[str, str]:
+    digest = {ETAG_ALGORITHM: blob.etag}
+    if blob.sha256:
+        digest[SHA256_ALGORITHM] = blob.sha256
+    return digest
+
+
+def open_access() -> list[dict[str, Any]]:
+    return [{"schemaKey": "AccessRequirements", "status": "dandi:OpenAccess"}]
+
+
+def asset_metadata(asset: AssetLike, urls: Urls) -> dict[str, Any]:
+    """The full metadata of an asset, as every read endpoint returns it."""
+    md = copy.deepcopy(asset.metadata_)
+    blob = asset.blob
+    md["id"] = f"dandiasset:{asset.asset_id}"
+    md["access"] = open_access()
+    md["path"] = asset.path
+    md["identifier"] = asset.asset_id
+    if blob is not None:
+        md["contentUrl"] = [urls.asset_download(asset.asset_id), urls.object_url(blob.key)]
+        md["contentSize"] = blob.size
+        md["digest"] = blob_digest(blob)
+    md.setdefault("schemaKey", "Asset")
+    md.setdefault("schemaVersion", SCHEMA_VERSION)
+    md["@context"] = context_url(md["schemaVersion"])
+    return md
+
+
+# -- dandisets and versions ------------------------------------------------------------------
+def strip_version_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    md = {k: copy.deepcopy(v) for k, v in metadata.items() if k not in VERSION_COMPUTED_FIELDS}
+    access = md.get("access")
+    if isinstance(access, list) and access and isinstance(access[0], dict):
+        access[0].pop("schemaKey", None)
+        access[0].pop("status", None)
+    md.setdefault("schemaKey", "Dandiset")
+    md.setdefault("schemaVersion", SCHEMA_VERSION)
+    return md
+
+
+def default_contributor(user: User) -> dict[str, Any]:
+    """DANDI's default contributor: the creator as contact person, "Last, First"."""
+    parts = (user.name or user.username).strip().split()
+    name = f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else (parts[0] if parts else "")
+    person: dict[str, Any] = {
+        "name": name,
+        "roleName": ["dcite:ContactPerson"],
+        "schemaKey": "Person",
+        "affiliation": [],
+        "includeInCitation": True,
+    }
+    if user.email:
+        person["email"] = user.email
+    return person
+
+
+def contact_person(metadata: dict[str, Any]) -> str:
+    for c in metadata.get("contributor") or []:
+        if isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or []):
+            return str(c.get("name", ""))
+    return ""
+
+
+def citation(
+    metadata: dict[str, Any], *, name: str, version: str, year: int, url: str, instance_name: str
+) -> str:
+    authors = "; ".join(
+        str(c.get("name", ""))
+        for c in metadata.get("contributor") or []
+        if isinstance(c, dict) and c.get("includeInCitation") and c.get("name")
+    )
+    lead = f"{authors} " if authors else ""
+    return f"{lead}({year}) {name} (Version {version}) [Data set]. {instance_name} Archive. {url}"
+
+
+def version_metadata(
+    version: Version,
+    dandiset: Dandiset,
+    urls: Urls,
+    *,
+    instance_name: str,
+    asset_count: int,
+    size: int,
+) -> dict[str, Any]:
+    """The full metadata of a version (``GET .../versions/{v}/``)."""
+    md = copy.deepcopy(version.metadata_)
+    ident = dandiset.identifier
+    url = urls.dandiset_web(ident, version.version)
+    md.setdefault("schemaKey", "Dandiset")
+    md.setdefault("schemaVersion", SCHEMA_VERSION)
+    md["@context"] = context_url(md["schemaVersion"])
+    md["name"] = version.name
+    md["identifier"] = f"{instance_name}:{ident}"
+    md["id"] = f"{instance_name}:{ident}/{version.version}"
+    md["version"] = version.version
+    md["url"] = url
+    md["repository"] = urls.web
+    md["dateCreated"] = isoformat(dandiset.created)
+    md["manifestLocation"] = [f"{urls.api}/dandisets/{ident}/versions/{version.version}/assets/"]
+    access = md.get("access") if isinstance(md.get("access"), list) else None
+    base_access = open_access()[0]
+    md["access"] = [{**(access[0] if access else {}), **base_access}]
+    summary = md.get("assetsSummary") or {}
+    md["assetsSummary"] = {
+        **summary,
+        "schemaKey": "AssetsSummary",
+        "numberOfBytes": size,
+        "numberOfFiles": asset_count,
+    }
+    md["citation"] = citation(
+        md,
+        name=version.name,
+        version=version.version,
+        year=dandiset.created.year,
+        url=url,
+        instance_name=instance_name,
+    )
+    if version.doi:
+        md["doi"] = version.doi
+    return md

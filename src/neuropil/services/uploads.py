@@ -1,0 +1,228 @@
+"""DANDI's multipart upload protocol: initialize, complete, validate.
+
+With a store that serves clients itself (S3) the part and complete URLs point at the store.
+Otherwise they point at neuropil's ``/store/`` endpoints, signed like presigned URLs; the
+functions in :mod:`neuropil.services.store_endpoints` answer them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+import sqlalchemy as sa
+
+from neuropil.core.digests import ETAG_ALGORITHM, Part, parse_etag, parts_for_size
+from neuropil.db.models import AssetBlob, Upload, User
+from neuropil.errors import BadRequest, BlobExists, NotFound
+from neuropil.services import auth
+from neuropil.services.context import Context
+from neuropil.services.dandisets import get_dandiset_row
+from neuropil.services.urls import Urls
+from neuropil.storage import PresigningBlobStore, blob_key
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+@dataclass(frozen=True)
+class PartUrl:
+    part_number: int
+    size: int
+    upload_url: str
+
+
+def _part_url(ctx: Context, urls: Urls, upload: Upload, part: Part) -> str:
+    if isinstance(ctx.store, PresigningBlobStore):
+        return ctx.store.presign_part(
+            upload.key, upload.multipart_id, part.number, ctx.settings.presign_expiry
+        )
+    params = {"uploadId": upload.multipart_id, "partNumber": str(part.number)}
+    path = f"/store/{upload.key}"
+    return f"{urls.local_object(upload.key)}?" + ctx.signer.sign(
+        "PUT", path, params, ctx.settings.presign_expiry
+    )
+
+
+def _complete_url(ctx: Context, urls: Urls, upload: Upload) -> str:
+    if isinstance(ctx.store, PresigningBlobStore):
+        return ctx.store.presign_complete(
+            upload.key, upload.multipart_id, ctx.settings.presign_expiry
+        )
+    path = f"/store/{upload.key}"
+    return f"{urls.local_object(upload.key)}?" + ctx.signer.sign(
+        "POST", path, {"uploadId": upload.multipart_id}, ctx.settings.presign_expiry
+    )
+
+
+def _parse_initialize(body: dict[str, Any]) -> tuple[int, str, str]:
+    size = body.get("contentSize")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BadRequest("'contentSize' must be a non-negative integer (the blob size in bytes).")
+    digest = body.get("digest")
+    if not isinstance(digest, dict):
+        raise BadRequest("'digest' must be an object {'algorithm': ..., 'value': ...}.")
+    if digest.get("algorithm") != ETAG_ALGORITHM:
+        raise BadRequest(
+            f"Unsupported digest algorithm {digest.get('algorithm')!r}; use {ETAG_ALGORITHM!r}."
+        )
+    etag = parse_etag(digest.get("value"))
+    expected = len(parts_for_size(size))
+    if int(etag.rsplit("-", 1)[1]) != expected:
+        raise BadRequest(
+            f"The dandi-etag {etag} has {etag.rsplit('-', 1)[1]} parts, but a blob of "
+            f"{size} bytes has {expected}; recompute the digest."
+        )
+    dandiset = body.get("dandiset")
+    if not isinstance(dandiset, str):
+        raise BadRequest("'dandiset' must be the dandiset identifier, e.g. '000123'.")
+    return size, etag, dandiset
+
+
+def initialize_upload(
+    ctx: Context, *, user: User | None, body: object, urls: Urls
+) -> tuple[str, list[PartUrl]]:
+    """Start an upload; a blob with the same etag anywhere in the archive is a 409."""
+    user = auth.require_approved(user)
+    if not isinstance(body, dict):
+        raise BadRequest("Expected a JSON object with contentSize, digest and dandiset.")
+    size, etag, identifier = _parse_initialize(body)
+    with ctx.db.read() as s:
+        dandiset = get_dandiset_row(s, identifier)
+        auth.require_visible(user, dandiset)
+        auth.require_owner(user, dandiset)
+        existing = s.scalar(sa.select(AssetBlob.blob_id).where(AssetBlob.etag == etag))
+    if existing is not None:
+        raise BlobExists(existing)
+    upload_id = str(uuid.uuid4())
+    key = blob_key(upload_id)
+    multipart_id = ctx.store.create_multipart(key)
+    with ctx.db.write() as s:
+        upload = Upload(
+            upload_id=upload_id,
+            dandiset_id=dandiset.id,
+            user_id=user.id,
+            key=key,
+            multipart_id=multipart_id,
+            etag=etag,
+            size=size,
+        )
+        s.add(upload)
+    parts = [
+        PartUrl(p.number, p.size, _part_url(ctx, urls, upload, p)) for p in parts_for_size(size)
+    ]
+    return upload_id, parts
+
+
+def get_upload(ctx: Context, upload_id: str) -> Upload:
+    try:
+        uuid.UUID(upload_id)
+    except ValueError as exc:
+        raise NotFound(f"No upload {upload_id!r}.") from exc
+    with ctx.db.read() as s:
+        upload = s.get(Upload, upload_id)
+    if upload is None:
+        raise NotFound(f"No upload {upload_id!r}: it was validated, cancelled or has expired.")
+    return upload
+
+
+def _check_parts(upload: Upload, parts: object) -> list[dict[str, Any]]:
+    expected = parts_for_size(upload.size)
+    if not isinstance(parts, list) or (expected and not parts):
+        raise BadRequest("'parts' must be a non-empty list of {part_number, size, etag}.")
+    if len(parts) != len(expected):
+        raise BadRequest(f"This upload has {len(expected)} parts; {len(parts)} were listed.")
+    out = []
+    for want, got in zip(
+        expected,
+        sorted(parts, key=lambda p: p.get("part_number", 0) if isinstance(p, dict) else 0),
+        strict=True,
+    ):
+        if not isinstance(got, dict):
+            raise BadRequest("Each part must be an object {part_number, size, etag}.")
+        if got.get("part_number") != want.number or got.get("size") != want.size:
+            raise BadRequest(
+                f"Part {got.get('part_number')!r} of size {got.get('size')!r} does not match "
+                f"part {want.number} of size {want.size}."
+            )
+        etag = got.get("etag")
+        if not isinstance(etag, str) or len(etag.strip('"')) != 32:
+            raise BadRequest(f"Part {want.number} needs the md5 'etag' its PUT answered.")
+        out.append({"part_number": want.number, "etag": etag.strip('"')})
+    return out
+
+
+def complete_body(parts: list[dict[str, Any]]) -> str:
+    inner = "".join(
+        f"<Part><PartNumber>{p['part_number']}</PartNumber><ETag>{escape(p['etag'])}</ETag></Part>"
+        for p in parts
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<CompleteMultipartUpload xmlns="{S3_NS}">{inner}</CompleteMultipartUpload>'
+    )
+
+
+def complete_upload(
+    ctx: Context, *, user: User | None, upload_id: str, body: object, urls: Urls
+) -> dict[str, str]:
+    """Hand out the URL and XML body that assemble the parts (as S3's presigned POST)."""
+    auth.require_approved(user)
+    upload = get_upload(ctx, upload_id)
+    parts = _check_parts(upload, body.get("parts") if isinstance(body, dict) else None)
+    return {"complete_url": _complete_url(ctx, urls, upload), "body": complete_body(parts)}
+
+
+def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> AssetBlob:
+    """Check the assembled object and register it as a blob (deduplicated by etag)."""
+    auth.require_approved(user)
+    upload = get_upload(ctx, upload_id)
+    info = ctx.store.stat(upload.key)
+    if info is None:
+        raise BadRequest("The upload is not complete: the object does not exist yet.")
+    problem = None
+    if info.size != upload.size:
+        problem = (
+            f"Size of the uploaded object ({info.size}) does not match contentSize ({upload.size})."
+        )
+    elif info.etag.strip('"') != upload.etag:
+        problem = (
+            f"ETag of the uploaded object ({info.etag}) does not match the digest ({upload.etag})."
+        )
+    if problem is not None:
+        _discard(ctx, upload)  # the bytes are wrong: keep nothing, the client starts over
+        raise BadRequest(problem + " Nothing was stored; upload the file again.")
+    duplicate = False
+    with ctx.db.write() as s:
+        blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
+        if blob is not None:  # an identical upload finished first: keep one copy
+            duplicate = True
+        else:
+            blob = AssetBlob(
+                blob_id=upload.upload_id, key=upload.key, etag=upload.etag, size=upload.size
+            )
+            s.add(blob)
+            ctx.jobs.enqueue(
+                s, "blob.sha256", {"blob_id": blob.blob_id}, dedup_key=f"sha256:{blob.blob_id}"
+            )
+        s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
+    if duplicate:
+        ctx.store.delete(upload.key)
+    return blob
+
+
+def _discard(ctx: Context, upload: Upload) -> None:
+    with ctx.db.write() as s:
+        s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
+    ctx.store.delete(upload.key)
+    ctx.store.abort_multipart(upload.key, upload.multipart_id)
+
+
+def cancel_upload(ctx: Context, *, user: User | None, upload_id: str) -> None:
+    user = auth.require_approved(user)
+    upload = get_upload(ctx, upload_id)
+    with ctx.db.read() as s:
+        dandiset = get_dandiset_row(s, f"{upload.dandiset_id:06d}")
+    auth.require_owner(user, dandiset)
+    _discard(ctx, upload)

@@ -1,0 +1,249 @@
+"""Local-filesystem blob store: the embedded default.
+
+Layout under ``root``::
+
+    objects/<key>                 object bytes (their presence is the commit point)
+    meta/<key>.json               {"etag", "size"} written before the object appears
+    multipart/<id>/upload.json    the upload's key and start time
+    multipart/<id>/<NNNNN>.<md5>  one fully received part (the md5 is its ETag)
+    tmp/                          temporary files, renamed into place once fsynced
+
+Every file becomes visible by an atomic rename after ``fsync``, so a crash at any moment
+leaves either the old state or the new one, plus temporary files that garbage collection
+removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from neuropil.core.digests import etag_from_part_md5s
+from neuropil.core.ranges import ByteRange
+from neuropil.storage._fs import fsync_dir, publish_file, temp_path, write_durably
+from neuropil.storage.base import BlobStore, MultipartInfo, ObjectInfo, PartInfo
+
+READ_CHUNK = 1 << 20
+
+
+def _check_key(key: str) -> str:
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in key.split("/")):
+        raise ValueError(f"invalid object key {key!r}")
+    return key
+
+
+def _check_multipart_id(multipart_id: str) -> str:
+    try:
+        return str(uuid.UUID(multipart_id))
+    except ValueError as exc:
+        raise KeyError(multipart_id) from exc
+
+
+class LocalBlobStore(BlobStore):
+    """Objects as files under one directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._objects = self.root / "objects"
+        self._meta = self.root / "meta"
+        self._multipart = self.root / "multipart"
+        self._tmp = self.root / "tmp"
+        for d in (self._objects, self._meta, self._multipart, self._tmp):
+            d.mkdir(parents=True, exist_ok=True)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def local_path(self, key: str) -> Path:
+        """Where the bytes of ``key`` live (the API serves them straight from disk)."""
+        return self._objects / _check_key(key)
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta / f"{_check_key(key)}.json"
+
+    def _upload_dir(self, multipart_id: str) -> Path:
+        return self._multipart / _check_multipart_id(multipart_id)
+
+    def _load_upload(self, key: str, multipart_id: str) -> Path:
+        d = self._upload_dir(multipart_id)
+        try:
+            info = json.loads((d / "upload.json").read_text())
+        except FileNotFoundError as exc:
+            raise KeyError(f"no multipart upload {multipart_id}") from exc
+        if info["key"] != key:
+            raise KeyError(f"multipart upload {multipart_id} is not for {key}")
+        return d
+
+    # -- objects ---------------------------------------------------------------------------
+    def stat(self, key: str) -> ObjectInfo | None:
+        path = self.local_path(key)
+        try:
+            st = path.stat()
+            meta = json.loads(self._meta_path(key).read_text())
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key, st.st_size, meta["etag"], datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def read(self, key: str, byte_range: ByteRange | None = None) -> Iterator[bytes]:
+        path = self.local_path(key)
+        try:
+            f = path.open("rb")
+        except FileNotFoundError as exc:
+            raise KeyError(key) from exc
+        return self._read_chunks(f, byte_range)
+
+    @staticmethod
+    def _read_chunks(f: object, byte_range: ByteRange | None) -> Iterator[bytes]:
+        import io
+
+        assert isinstance(f, io.BufferedReader)
+        with f:
+            if byte_range is not None:
+                f.seek(byte_range.start)
+                remaining = byte_range.length
+            else:
+                remaining = -1
+            while remaining != 0:
+                n = READ_CHUNK if remaining < 0 else min(READ_CHUNK, remaining)
+                chunk = f.read(n)
+                if not chunk:
+                    return
+                if remaining > 0:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def put(self, key: str, data: bytes) -> ObjectInfo:
+        etag = hashlib.md5(data).hexdigest()
+        write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
+        write_durably(self._tmp, self.local_path(key), data)
+        info = self.stat(key)
+        assert info is not None
+        return info
+
+    def delete(self, key: str) -> None:
+        for p in (self.local_path(key), self._meta_path(key)):
+            p.unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        keys = sorted(
+            p.relative_to(self._objects).as_posix() for p in self._objects.rglob("*") if p.is_file()
+        )
+        for key in keys:
+            if key.startswith(prefix):
+                info = self.stat(key)
+                if info is not None:
+                    yield info
+
+    # -- multipart -------------------------------------------------------------------------
+    def create_multipart(self, key: str) -> str:
+        _check_key(key)
+        multipart_id = str(uuid.uuid4())
+        d = self._upload_dir(multipart_id)
+        d.mkdir(parents=True)
+        info = {"key": key, "initiated": datetime.now(UTC).isoformat()}
+        write_durably(self._tmp, d / "upload.json", json.dumps(info).encode())
+        return multipart_id
+
+    def upload_part(
+        self, key: str, multipart_id: str, part_number: int, chunks: Iterable[bytes]
+    ) -> PartInfo:
+        d = self._load_upload(key, multipart_id)
+        if not 1 <= part_number <= 10_000:
+            raise ValueError(f"part number {part_number} is outside 1..10000")
+        md5 = hashlib.md5()
+        size = 0
+        tmp = temp_path(self._tmp, f"part-{part_number}-")
+        try:
+            with tmp.open("wb") as f:
+                for chunk in chunks:
+                    md5.update(chunk)
+                    f.write(chunk)
+                    size += len(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            etag = md5.hexdigest()
+            publish_file(tmp, d / f"{part_number:05d}.{etag}")
+        finally:
+            tmp.unlink(missing_ok=True)
+        for old in d.glob(f"{part_number:05d}.*"):  # an earlier try of the same part
+            if old.name != f"{part_number:05d}.{etag}":
+                old.unlink(missing_ok=True)
+        return PartInfo(part_number, size, etag)
+
+    def _arrived(self, d: Path) -> dict[int, tuple[Path, PartInfo]]:
+        parts: dict[int, tuple[Path, PartInfo]] = {}
+        for p in d.iterdir():
+            num, _, etag = p.name.partition(".")
+            if num.isdigit() and len(etag) == 32:
+                parts[int(num)] = (p, PartInfo(int(num), p.stat().st_size, etag))
+        return parts
+
+    def list_parts(self, key: str, multipart_id: str) -> list[PartInfo]:
+        d = self._load_upload(key, multipart_id)
+        return [info for _, (_, info) in sorted(self._arrived(d).items())]
+
+    def complete_multipart(
+        self, key: str, multipart_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        d = self._load_upload(key, multipart_id)
+        arrived = self._arrived(d)
+        files: list[Path] = []
+        for want in parts:
+            got = arrived.get(want.part_number)
+            if got is None:
+                raise ValueError(f"part {want.part_number} has not been uploaded")
+            if got[1].etag != want.etag.strip('"'):
+                raise ValueError(f"part {want.part_number} has ETag {got[1].etag}, not {want.etag}")
+            files.append(got[0])
+        etag = etag_from_part_md5s([p.etag.strip('"') for p in parts])
+        tmp = temp_path(self._tmp, "assemble-")
+        try:
+            with tmp.open("wb") as out:
+                for src in files:
+                    with src.open("rb") as inp:
+                        shutil.copyfileobj(inp, out, 8 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
+            publish_file(tmp, self.local_path(key))
+        finally:
+            tmp.unlink(missing_ok=True)
+        shutil.rmtree(d, ignore_errors=True)
+        info = self.stat(key)
+        assert info is not None
+        return info
+
+    def abort_multipart(self, key: str, multipart_id: str) -> None:
+        try:
+            d = self._load_upload(key, multipart_id)
+        except KeyError:
+            return
+        shutil.rmtree(d, ignore_errors=True)
+        fsync_dir(self._multipart)
+
+    def list_multipart(self) -> Iterator[MultipartInfo]:
+        for d in sorted(self._multipart.iterdir()):
+            try:
+                info = json.loads((d / "upload.json").read_text())
+            except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+                continue
+            yield MultipartInfo(info["key"], d.name, datetime.fromisoformat(info["initiated"]))
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def sweep_temporaries(self, older_than: datetime) -> int:
+        """Remove temporary files and half-created upload folders left by a crash."""
+        removed = 0
+        cutoff = older_than.timestamp()
+        for p in self._tmp.iterdir():
+            if p.stat().st_mtime < cutoff:
+                p.unlink(missing_ok=True)
+                removed += 1
+        for d in self._multipart.iterdir():
+            if not (d / "upload.json").exists() and d.stat().st_mtime < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+                removed += 1
+        return removed

@@ -1,0 +1,107 @@
+"""In-memory blob store for tests: the same contract, no disk."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from neuropil.core.digests import etag_from_part_md5s
+from neuropil.core.ranges import ByteRange
+from neuropil.storage.base import BlobStore, MultipartInfo, ObjectInfo, PartInfo
+
+
+class MemoryBlobStore(BlobStore):
+    def __init__(self) -> None:
+        self._objects: dict[str, tuple[bytes, ObjectInfo]] = {}
+        self._uploads: dict[str, tuple[str, datetime, dict[int, tuple[bytes, PartInfo]]]] = {}
+        self._lock = threading.Lock()
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        entry = self._objects.get(key)
+        return entry[1] if entry else None
+
+    def read(self, key: str, byte_range: ByteRange | None = None) -> Iterator[bytes]:
+        entry = self._objects.get(key)
+        if entry is None:
+            raise KeyError(key)
+        data = entry[0]
+        if byte_range is not None:
+            data = data[byte_range.start : byte_range.stop]
+        return iter([data] if data else [])
+
+    def _store(self, key: str, data: bytes, etag: str) -> ObjectInfo:
+        info = ObjectInfo(key, len(data), etag, datetime.now(UTC))
+        with self._lock:
+            self._objects[key] = (data, info)
+        return info
+
+    def put(self, key: str, data: bytes) -> ObjectInfo:
+        return self._store(key, bytes(data), hashlib.md5(data).hexdigest())
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop(key, None)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for key in sorted(self._objects):
+            if key.startswith(prefix):
+                yield self._objects[key][1]
+
+    def create_multipart(self, key: str) -> str:
+        multipart_id = str(uuid.uuid4())
+        with self._lock:
+            self._uploads[multipart_id] = (key, datetime.now(UTC), {})
+        return multipart_id
+
+    def _upload(self, key: str, multipart_id: str) -> dict[int, tuple[bytes, PartInfo]]:
+        entry = self._uploads.get(multipart_id)
+        if entry is None or entry[0] != key:
+            raise KeyError(f"no multipart upload {multipart_id} for {key}")
+        return entry[2]
+
+    def upload_part(
+        self, key: str, multipart_id: str, part_number: int, chunks: Iterable[bytes]
+    ) -> PartInfo:
+        parts = self._upload(key, multipart_id)
+        if not 1 <= part_number <= 10_000:
+            raise ValueError(f"part number {part_number} is outside 1..10000")
+        data = b"".join(chunks)
+        info = PartInfo(part_number, len(data), hashlib.md5(data).hexdigest())
+        with self._lock:
+            parts[part_number] = (data, info)
+        return info
+
+    def list_parts(self, key: str, multipart_id: str) -> list[PartInfo]:
+        return [info for _, (_, info) in sorted(self._upload(key, multipart_id).items())]
+
+    def complete_multipart(
+        self, key: str, multipart_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        arrived = self._upload(key, multipart_id)
+        chunks = []
+        for want in parts:
+            got = arrived.get(want.part_number)
+            if got is None:
+                raise ValueError(f"part {want.part_number} has not been uploaded")
+            if got[1].etag != want.etag.strip('"'):
+                raise ValueError(f"part {want.part_number} has ETag {got[1].etag}, not {want.etag}")
+            chunks.append(got[0])
+        info = self._store(
+            key, b"".join(chunks), etag_from_part_md5s([p.etag.strip('"') for p in parts])
+        )
+        with self._lock:
+            self._uploads.pop(multipart_id, None)
+        return info
+
+    def abort_multipart(self, key: str, multipart_id: str) -> None:
+        with self._lock:
+            entry = self._uploads.get(multipart_id)
+            if entry is not None and entry[0] == key:
+                del self._uploads[multipart_id]
+
+    def list_multipart(self) -> Iterator[MultipartInfo]:
+        for mp_id, (key, initiated, _) in sorted(self._uploads.items()):
+            yield MultipartInfo(key, mp_id, initiated)

@@ -1,0 +1,76 @@
+"""Shared fixtures: real server processes on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import postgres
+from tests.support.server import ServerProcess
+
+os.environ.setdefault("DANDI_NO_ET", "1")  # the official client must not phone home
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@dataclass
+class Archive:
+    """A running server plus an admin and a plain approved user."""
+
+    server: ServerProcess
+    admin_token: str
+    user_token: str
+    backend: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_url(self) -> str:
+        return self.server.api_url
+
+
+def _require_postgres() -> None:
+    if not postgres.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        _require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def archive(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    """A server shared by a whole test session (per backend); tests make their own dandisets."""
+    data = tmp_path_factory.mktemp(f"archive-{backend}")
+    if backend == "postgres":
+        with postgres.fresh_database() as url:
+            yield from _run(data, url, backend)
+    else:
+        yield from _run(data, None, backend)
+
+
+def _run(data: Path, url: str | None, backend: str) -> Iterator[Archive]:
+    server = ServerProcess(data / "data", database_url=url)
+    admin = server.add_user("admin", admin=True)
+    user = server.add_user("alice")
+    with server:
+        yield Archive(server, admin, user, backend)
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of its own (SQLite) for tests that kill or restart it."""
+    server = ServerProcess(tmp_path / "data")
+    yield server
+    server.stop()

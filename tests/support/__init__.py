@@ -1,0 +1,1 @@
+"""Test support: real server processes, databases and data files."""
