@@ -13,5 +13,6 @@ The package is layered; the file list reads from the bottom up:
 """
 
 from neuropil._version import __version__
+from neuropil.client.archive import Archive
 
-__all__ = ["__version__"]
+__all__ = ["Archive", "__version__"]

@@ -4,10 +4,13 @@
 
     NeuropilError                    (500) every error neuropil raises on purpose
     ├── BadRequest                   (400) the request is malformed or breaks a rule
-    │   └── InvalidPath              (400) an asset path that DANDI would refuse
+    │   ├── InvalidPath              (400) an asset path that DANDI would refuse
+    │   ├── InvalidUrl               (400) client: not a URL/identifier form we understand
+    │   └── InvalidConfig            (400) client: a config file neuropil cannot use
     ├── NotAuthenticated             (401) a token is needed (or the one given is invalid)
     ├── PermissionDenied             (403) authenticated, but not allowed
     ├── NotFound                     (404) no such object (or not visible to the caller)
+    │   └── UnknownInstance          (404) client: no archive instance of that name
     ├── MethodNotAllowed             (405) e.g. writing to a published version
     ├── Conflict                     (409) a unique rule would be broken
     │   └── BlobExists               (409) dedup: the archive already holds these bytes
@@ -51,6 +54,14 @@ class InvalidPath(BadRequest):
     pass
 
 
+class InvalidUrl(BadRequest):
+    """Client side: text that is none of the URL or identifier forms the client accepts."""
+
+
+class InvalidConfig(BadRequest):
+    """Client side: a configuration file (instances, tokens) that cannot be used."""
+
+
 class NotAuthenticated(NeuropilError):
     status_code = 401
     detail_shape = True
@@ -64,6 +75,10 @@ class PermissionDenied(NeuropilError):
 class NotFound(NeuropilError):
     status_code = 404
     detail_shape = True
+
+
+class UnknownInstance(NotFound):
+    """Client side: an archive instance name that is neither built in nor configured."""
 
 
 class MethodNotAllowed(NeuropilError):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
+import sqlalchemy as sa
+
+from neuropil.db.models import Job, JobState
+from neuropil.db.types import utcnow
 from neuropil.jobs.worker import Workers
 from neuropil.services import gc
 from neuropil.services.context import Context
@@ -22,6 +26,9 @@ class Background:
 
     def start(self) -> None:
         if self.ctx.settings.job_workers > 0:
+            orphans = release_orphaned_jobs(self.ctx)
+            if orphans:
+                log.info("retrying %d job(s) left running by a previous process", orphans)
             self.workers.start()
         if self.ctx.settings.gc_interval > 0:
             self._gc_thread = threading.Thread(
@@ -41,3 +48,22 @@ class Background:
                     log.info("garbage collection: %s", report)
             except Exception:
                 log.exception("garbage collection failed")
+
+
+def release_orphaned_jobs(ctx: Context) -> int:
+    """End the leases of jobs a killed process left running (SIGKILL, power cut).
+
+    Without this they would wait out their lease (a minute) before any worker
+    retried them, e.g. a blob's sha256. On SQLite the server process is the only one that
+    runs jobs on its database, so everything still running at start-up is an orphan; the
+    expired lease makes the next claim retry it (attempts are counted as for any expired
+    lease). On PostgreSQL several servers may share the database, so there the lease, which
+    live workers keep renewing, runs out instead.
+    """
+    if not ctx.db.is_sqlite:
+        return 0
+    with ctx.db.write() as s:
+        res = s.execute(
+            sa.update(Job).where(Job.state == JobState.RUNNING).values(locked_until=utcnow())
+        )
+        return int(getattr(res, "rowcount", 0) or 0)

@@ -72,7 +72,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+                code = self.proc.returncode
+                raise RuntimeError(f"server exited with {code}; see {self.log_path}")
             try:
                 if httpx.get(f"{self.api_url}/info/", timeout=1).status_code == 200:
                     return self

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from neuropil import __version__
 from neuropil.api import errors
 from neuropil.api.routes import assets, auth, dandisets, info, store, uploads, versions
+from neuropil.api.routes.upload_resume import router as upload_resume_router
 from neuropil.services.context import Context
 
 
@@ -70,6 +71,7 @@ def create_app(ctx: Context, *, lifespan_hooks: bool = True) -> FastAPI:
         assets.router,
         assets.top,
         uploads.router,
+        upload_resume_router,
         store.router,
     ):
         app.include_router(r)

@@ -32,6 +32,8 @@ def serve(host: str, port: int, data_dir: Path, demo: bool, log_level: str) -> N
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO, including signed upload URLs (demo seeding).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx = open_context(data_dir)
     app = create_app(ctx)
     config = uvicorn.Config(

@@ -19,9 +19,9 @@ from neuropil.errors import BadRequest
 
 ETAG_ALGORITHM = "dandi:dandi-etag"
 SHA256_ALGORITHM = "dandi:sha2-256"
-ETAG_RE = re.compile(r"^[0-9a-f]{32}-\d{1,5}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+ETAG_RE = re.compile(r"^[0-9a-f]{32}-\d{1,5}$", re.ASCII)
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$", re.ASCII)
+MD5_RE = re.compile(r"^[0-9a-f]{32}$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def etag_from_part_md5s(md5_hexes: Iterable[str]) -> str:
 
 def parse_etag(value: object) -> str:
     """Validate a dandi-etag string from a request, with a message that says what is wrong."""
-    if not isinstance(value, str) or not ETAG_RE.match(value):
+    if not isinstance(value, str) or not ETAG_RE.fullmatch(value):
         raise BadRequest(
             f"Invalid dandi-etag {value!r}: expected 32 lowercase hex digits, '-', part count."
         )
@@ -60,7 +60,7 @@ def parse_etag(value: object) -> str:
 
 
 def parse_sha256(value: object) -> str:
-    if not isinstance(value, str) or not SHA256_RE.match(value):
+    if not isinstance(value, str) or not SHA256_RE.fullmatch(value):
         raise BadRequest(f"Invalid sha256 {value!r}: expected 64 lowercase hex digits.")
     return value
 

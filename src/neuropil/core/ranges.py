@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from neuropil.errors import RangeNotSatisfiable
 
-_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+# Range units are case-insensitive (RFC 9110 §14.1).
+_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.ASCII | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def parse_range_header(value: str | None, size: int) -> ByteRange | None:
     """
     if not value:
         return None
-    m = _RANGE_RE.match(value)
+    m = _RANGE_RE.fullmatch(value)
     if m is None:
         return None
     first, last = m.group(1), m.group(2)
@@ -55,21 +56,24 @@ def parse_range_header(value: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable(size)
         return ByteRange(max(0, size - n), size)
     start = int(first)
+    if last != "" and int(last) < start:
+        return None  # last < first: syntactically invalid, ignore
     if start >= size:
         raise RangeNotSatisfiable(size)
     stop = size if last == "" else min(int(last) + 1, size)
-    if stop <= start:
-        return None  # last < first: syntactically invalid, ignore
     return ByteRange(start, stop)
 
 
-_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$", re.ASCII)
 
 
 def parse_content_range(value: str) -> tuple[ByteRange, int | None]:
     """Parse a ``Content-Range`` response header into (range, total size or None)."""
-    m = _CONTENT_RANGE_RE.match(value.strip())
+    m = _CONTENT_RANGE_RE.fullmatch(value.strip())
     if m is None:
         raise ValueError(f"malformed Content-Range {value!r}")
+    first, last = int(m.group(1)), int(m.group(2))
     total = None if m.group(3) == "*" else int(m.group(3))
-    return ByteRange(int(m.group(1)), int(m.group(2)) + 1), total
+    if last < first or (total is not None and last >= total):
+        raise ValueError(f"Content-Range {value!r} does not lie within the object")
+    return ByteRange(first, last + 1), total

@@ -14,8 +14,12 @@ from neuropil.db.engine import Database
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
 
-#: A claimed job whose worker has not finished within this time is claimed again.
-LEASE = timedelta(minutes=10)
+#: A claimed job whose lease is not renewed within this time is claimed again. Workers renew
+#: it every LEASE/3 while the handler runs, so a long job keeps it and a dead process loses
+#: it within a minute.
+LEASE = timedelta(minutes=1)
+#: Attempts before a job is given up; also bounds jobs that crash their process every time.
+MAX_ATTEMPTS = 5
 
 
 class JobQueue:
@@ -56,12 +60,29 @@ class JobQueue:
             job = s.scalar(q)
             if job is None:
                 return None
+            if job.state == JobState.RUNNING and job.attempts >= MAX_ATTEMPTS:
+                # Its lease ran out on the last attempt: the worker (or its process) died
+                # every time. Give up instead of crashing the next worker too.
+                job.state = JobState.FAILED
+                job.finished = now
+                job.locked_until = None
+                job.last_error = f"abandoned after {job.attempts} attempts (lease expired)"
+                return None
             job.state = JobState.RUNNING
             job.attempts += 1
             job.locked_until = now + LEASE
             s.flush()
             s.expunge(job)
             return job
+
+    def renew(self, job_id: int) -> None:
+        """Extend a running job's lease (the worker is alive)."""
+        with self.db.write() as s:
+            s.execute(
+                sa.update(Job)
+                .where(Job.id == job_id, Job.state == JobState.RUNNING)
+                .values(locked_until=utcnow() + LEASE)
+            )
 
     def finish(self, job_id: int) -> None:
         with self.db.write() as s:
@@ -98,4 +119,4 @@ class JobQueue:
                     Job.state == JobState.DONE, Job.finished < utcnow() - older_than
                 )
             )
-            return res.rowcount or 0
+            return int(getattr(res, "rowcount", 0) or 0)

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from neuropil.jobs.queue import JobQueue
+from neuropil.jobs.queue import LEASE, MAX_ATTEMPTS, JobQueue
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
-MAX_ATTEMPTS = 5
 
 
 class PermanentJobError(Exception):
@@ -63,6 +62,11 @@ class Workers:
         if job is None:
             return False
         handler = self.handlers.get(job.kind)
+        alive = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew, args=(job.id, alive), name=f"neuropil-lease-{job.id}", daemon=True
+        )
+        renewer.start()
         try:
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {job.kind!r}")
@@ -77,7 +81,17 @@ class Workers:
             self.queue.fail(job.id, err, retry_in=retry)
         else:
             self.queue.finish(job.id)
+        finally:
+            alive.set()
+            renewer.join()
         return True
+
+    def _renew(self, job_id: int, done: threading.Event) -> None:
+        while not done.wait(LEASE.total_seconds() / 3):
+            try:
+                self.queue.renew(job_id)
+            except Exception:  # a missed renewal only risks a duplicate run
+                log.exception("could not renew the lease of job %s", job_id)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -89,3 +103,7 @@ class Workers:
             if not worked:
                 self.queue.wakeup.wait(self.poll_interval)
                 self.queue.wakeup.clear()
+                if self._stop.is_set():
+                    # The wake-up stop() sent is shared: clearing it could leave another
+                    # thread asleep for a whole poll interval. Pass it on.
+                    self.queue.wakeup.set()

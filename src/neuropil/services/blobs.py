@@ -33,7 +33,8 @@ def blob_by_digest(ctx: Context, *, body: object) -> AssetBlob:
             blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.sha256 == parse_sha256(value)))
         else:
             raise BadRequest(
-                f"Unsupported algorithm {algorithm!r}; use {ETAG_ALGORITHM!r} or {SHA256_ALGORITHM!r}."
+                f"Unsupported algorithm {algorithm!r}; "
+                f"use {ETAG_ALGORITHM!r} or {SHA256_ALGORITHM!r}."
             )
     if blob is None:
         raise NotFound("Not found.")

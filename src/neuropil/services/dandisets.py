@@ -155,7 +155,7 @@ def create_dandiset(
         return load_infos(s, [dandiset])[0]
 
 
-ORDERINGS = {"id", "name", "modified", "created", "size"}
+ORDERINGS = {"id", "name", "modified", "created", "size", "stars"}
 
 
 def list_dandisets(
@@ -202,9 +202,14 @@ def list_dandisets(
             .exists()
         )
     if search:
+        # The served metadata holds the name, but stored metadata has it stripped (it is a
+        # computed field), so the name is searched beside the stored metadata.
+        text = sa.func.lower(sa.cast(draft_v.metadata_, sa.Text))
+        name = sa.func.lower(draft_v.name)
         for word in search.lower().split():
-            text = sa.func.lower(sa.cast(draft_v.metadata_, sa.Text))
-            clause = text.contains(word, autoescape=True)
+            clause = sa.or_(
+                text.contains(word, autoescape=True), name.contains(word, autoescape=True)
+            )
             if word.isdigit():
                 clause = sa.or_(clause, Dandiset.id == int(word))
             q = q.where(clause)
@@ -219,6 +224,7 @@ def list_dandisets(
         "modified": Dandiset.modified,
         "created": Dandiset.created,
         "size": sa.func.coalesce(root.aggregate_size, 0),
+        "stars": sa.literal(0),  # stars are not kept yet: every dandiset has 0
     }[key]
     order = col.desc() if (ordering or "").startswith("-") else col.asc()
     with ctx.db.read() as s:

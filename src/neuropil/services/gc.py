@@ -86,7 +86,7 @@ def _orphan_assets(ctx: Context, report: GcReport, cutoff: object) -> None:
         res = s.execute(
             sa.delete(Asset).where(~held, Asset.modified < cutoff, Asset.published.is_(False))
         )
-        report.assets = res.rowcount or 0
+        report.assets = int(getattr(res, "rowcount", 0) or 0)
 
 
 def _unreferenced_blobs(ctx: Context, report: GcReport, cutoff: object) -> None:

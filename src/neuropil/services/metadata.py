@@ -161,7 +161,8 @@ def citation(
     authors = "; ".join(
         str(c.get("name", ""))
         for c in metadata.get("contributor") or []
-        if isinstance(c, dict) and c.get("includeInCitation") and c.get("name")
+        # dandischema defaults includeInCitation to true
+        if isinstance(c, dict) and c.get("includeInCitation", True) and c.get("name")
     )
     lead = f"{authors} " if authors else ""
     return f"{lead}({year}) {name} (Version {version}) [Data set]. {instance_name} Archive. {url}"

@@ -194,19 +194,29 @@ def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> Asset
         _discard(ctx, upload)  # the bytes are wrong: keep nothing, the client starts over
         raise BadRequest(problem + " Nothing was stored; upload the file again.")
     duplicate = False
-    with ctx.db.write() as s:
-        blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
-        if blob is not None:  # an identical upload finished first: keep one copy
-            duplicate = True
-        else:
-            blob = AssetBlob(
-                blob_id=upload.upload_id, key=upload.key, etag=upload.etag, size=upload.size
-            )
-            s.add(blob)
-            ctx.jobs.enqueue(
-                s, "blob.sha256", {"blob_id": blob.blob_id}, dedup_key=f"sha256:{blob.blob_id}"
-            )
-        s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
+    try:
+        with ctx.db.write() as s:
+            blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
+            if blob is not None:  # an identical upload finished first: keep one copy
+                duplicate = True
+            else:
+                blob = AssetBlob(
+                    blob_id=upload.upload_id, key=upload.key, etag=upload.etag, size=upload.size
+                )
+                s.add(blob)
+                ctx.jobs.enqueue(
+                    s, "blob.sha256", {"blob_id": blob.blob_id}, dedup_key=f"sha256:{blob.blob_id}"
+                )
+            s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
+    except sa.exc.IntegrityError:
+        # An identical upload was validated at the same moment (PostgreSQL runs both
+        # transactions side by side and the unique etag picks the winner): use its blob.
+        with ctx.db.write() as s:
+            blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
+            if blob is None:
+                raise
+            s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
+        duplicate = True
     if duplicate:
         ctx.store.delete(upload.key)
     return blob

@@ -9,6 +9,7 @@ object URLs readable with ``Range``. Backends that are not reachable by clients 
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,6 +23,22 @@ def blob_key(blob_id: str | uuid.UUID) -> str:
     """DANDI's object-key layout for blobs: ``blobs/abc/def/<uuid>``."""
     s = str(blob_id)
     return f"blobs/{s[0:3]}/{s[3:6]}/{s}"
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a valid object key, else raise ``ValueError``.
+
+    Keys are relative POSIX-style paths with no empty, ``.`` or ``..`` segments, so every
+    backend can map them onto a filesystem or URL path without escaping its root.
+    """
+    if (
+        not isinstance(key, str)
+        or not key
+        or "\x00" in key
+        or any(p in ("", ".", "..") for p in key.split("/"))
+    ):
+        raise ValueError(f"invalid object key {key!r}")
+    return key
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,7 @@ class BlobStore(ABC):
         """
 
     @abstractmethod
-    def list_parts(self, key: str, multipart_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, multipart_id: str) -> builtins.list[PartInfo]:
         """Parts that have fully arrived, by part number. ``KeyError`` if no such upload."""
 
     @abstractmethod

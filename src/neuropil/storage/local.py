@@ -15,6 +15,8 @@ removes.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import hashlib
 import json
 import os
@@ -27,15 +29,18 @@ from pathlib import Path
 from neuropil.core.digests import etag_from_part_md5s
 from neuropil.core.ranges import ByteRange
 from neuropil.storage._fs import fsync_dir, publish_file, temp_path, write_durably
-from neuropil.storage.base import BlobStore, MultipartInfo, ObjectInfo, PartInfo
+from neuropil.storage.base import (
+    BlobStore,
+    MultipartInfo,
+    ObjectInfo,
+    PartInfo,
+    validate_key,
+)
 
 READ_CHUNK = 1 << 20
-
-
-def _check_key(key: str) -> str:
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in key.split("/")):
-        raise ValueError(f"invalid object key {key!r}")
-    return key
+#: What opening or removing a key that is not an object raises: the path is missing, is a
+#: folder (the key is a prefix of other keys) or runs through a file (the key extends one).
+_NOT_AN_OBJECT = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
 def _check_multipart_id(multipart_id: str) -> str:
@@ -60,10 +65,10 @@ class LocalBlobStore(BlobStore):
     # -- helpers ---------------------------------------------------------------------------
     def local_path(self, key: str) -> Path:
         """Where the bytes of ``key`` live (the API serves them straight from disk)."""
-        return self._objects / _check_key(key)
+        return self._objects / validate_key(key)
 
     def _meta_path(self, key: str) -> Path:
-        return self._meta / f"{_check_key(key)}.json"
+        return self._meta / f"{validate_key(key)}.json"
 
     def _upload_dir(self, multipart_id: str) -> Path:
         return self._multipart / _check_multipart_id(multipart_id)
@@ -84,7 +89,7 @@ class LocalBlobStore(BlobStore):
         try:
             st = path.stat()
             meta = json.loads(self._meta_path(key).read_text())
-        except FileNotFoundError:
+        except _NOT_AN_OBJECT:
             return None
         return ObjectInfo(key, st.st_size, meta["etag"], datetime.fromtimestamp(st.st_mtime, UTC))
 
@@ -92,7 +97,7 @@ class LocalBlobStore(BlobStore):
         path = self.local_path(key)
         try:
             f = path.open("rb")
-        except FileNotFoundError as exc:
+        except _NOT_AN_OBJECT as exc:
             raise KeyError(key) from exc
         return self._read_chunks(f, byte_range)
 
@@ -126,7 +131,8 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         for p in (self.local_path(key), self._meta_path(key)):
-            p.unlink(missing_ok=True)
+            with contextlib.suppress(*_NOT_AN_OBJECT):
+                p.unlink()
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         keys = sorted(
@@ -140,7 +146,7 @@ class LocalBlobStore(BlobStore):
 
     # -- multipart -------------------------------------------------------------------------
     def create_multipart(self, key: str) -> str:
-        _check_key(key)
+        validate_key(key)
         multipart_id = str(uuid.uuid4())
         d = self._upload_dir(multipart_id)
         d.mkdir(parents=True)
@@ -169,20 +175,41 @@ class LocalBlobStore(BlobStore):
             publish_file(tmp, d / f"{part_number:05d}.{etag}")
         finally:
             tmp.unlink(missing_ok=True)
-        for old in d.glob(f"{part_number:05d}.*"):  # an earlier try of the same part
-            if old.name != f"{part_number:05d}.{etag}":
-                old.unlink(missing_ok=True)
+        # Drop every other try of this part but the newest. Concurrent tries of one part all
+        # agree on which file is newest, so exactly one survives (the last one written).
+        tries = self._tries(d, part_number)
+        for _, old in tries[:-1]:
+            old.unlink(missing_ok=True)
         return PartInfo(part_number, size, etag)
 
+    @staticmethod
+    def _tries(d: Path, part_number: int) -> builtins.list[tuple[tuple[int, str], Path]]:
+        """The files of one part number, oldest first (by mtime, then name)."""
+        tries = []
+        for p in d.glob(f"{part_number:05d}.*"):
+            try:
+                tries.append(((p.stat().st_mtime_ns, p.name), p))
+            except FileNotFoundError:  # removed by a concurrent try
+                continue
+        return sorted(tries)
+
     def _arrived(self, d: Path) -> dict[int, tuple[Path, PartInfo]]:
-        parts: dict[int, tuple[Path, PartInfo]] = {}
+        parts: dict[int, tuple[Path, PartInfo, tuple[int, str]]] = {}
         for p in d.iterdir():
             num, _, etag = p.name.partition(".")
-            if num.isdigit() and len(etag) == 32:
-                parts[int(num)] = (p, PartInfo(int(num), p.stat().st_size, etag))
-        return parts
+            if not (num.isdigit() and len(etag) == 32):
+                continue
+            try:
+                st = p.stat()
+            except FileNotFoundError:  # an older try, removed meanwhile
+                continue
+            order = (st.st_mtime_ns, p.name)
+            n = int(num)
+            if n not in parts or parts[n][2] < order:
+                parts[n] = (p, PartInfo(n, st.st_size, etag), order)
+        return {n: (p, info) for n, (p, info, _) in parts.items()}
 
-    def list_parts(self, key: str, multipart_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, multipart_id: str) -> builtins.list[PartInfo]:
         d = self._load_upload(key, multipart_id)
         return [info for _, (_, info) in sorted(self._arrived(d).items())]
 
@@ -239,11 +266,20 @@ class LocalBlobStore(BlobStore):
         removed = 0
         cutoff = older_than.timestamp()
         for p in self._tmp.iterdir():
-            if p.stat().st_mtime < cutoff:
+            if _older(p, cutoff):
                 p.unlink(missing_ok=True)
                 removed += 1
         for d in self._multipart.iterdir():
-            if not (d / "upload.json").exists() and d.stat().st_mtime < cutoff:
+            if not (d / "upload.json").exists() and _older(d, cutoff):
                 shutil.rmtree(d, ignore_errors=True)
                 removed += 1
         return removed
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    """Whether ``path`` was last modified before ``cutoff``; a path that just went away (a
+    temporary renamed into place, an upload completed meanwhile) is not."""
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

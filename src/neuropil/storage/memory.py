@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import threading
 import uuid
@@ -10,7 +11,13 @@ from datetime import UTC, datetime
 
 from neuropil.core.digests import etag_from_part_md5s
 from neuropil.core.ranges import ByteRange
-from neuropil.storage.base import BlobStore, MultipartInfo, ObjectInfo, PartInfo
+from neuropil.storage.base import (
+    BlobStore,
+    MultipartInfo,
+    ObjectInfo,
+    PartInfo,
+    validate_key,
+)
 
 
 class MemoryBlobStore(BlobStore):
@@ -20,11 +27,11 @@ class MemoryBlobStore(BlobStore):
         self._lock = threading.Lock()
 
     def stat(self, key: str) -> ObjectInfo | None:
-        entry = self._objects.get(key)
+        entry = self._objects.get(validate_key(key))
         return entry[1] if entry else None
 
     def read(self, key: str, byte_range: ByteRange | None = None) -> Iterator[bytes]:
-        entry = self._objects.get(key)
+        entry = self._objects.get(validate_key(key))
         if entry is None:
             raise KeyError(key)
         data = entry[0]
@@ -39,18 +46,22 @@ class MemoryBlobStore(BlobStore):
         return info
 
     def put(self, key: str, data: bytes) -> ObjectInfo:
-        return self._store(key, bytes(data), hashlib.md5(data).hexdigest())
+        return self._store(validate_key(key), bytes(data), hashlib.md5(data).hexdigest())
 
     def delete(self, key: str) -> None:
+        validate_key(key)
         with self._lock:
             self._objects.pop(key, None)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for key in sorted(self._objects):
+        with self._lock:  # a snapshot: other threads may change the store while we yield
+            infos = sorted((k, info) for k, (_, info) in self._objects.items())
+        for key, info in infos:
             if key.startswith(prefix):
-                yield self._objects[key][1]
+                yield info
 
     def create_multipart(self, key: str) -> str:
+        validate_key(key)
         multipart_id = str(uuid.uuid4())
         with self._lock:
             self._uploads[multipart_id] = (key, datetime.now(UTC), {})
@@ -74,7 +85,7 @@ class MemoryBlobStore(BlobStore):
             parts[part_number] = (data, info)
         return info
 
-    def list_parts(self, key: str, multipart_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, multipart_id: str) -> builtins.list[PartInfo]:
         return [info for _, (_, info) in sorted(self._upload(key, multipart_id).items())]
 
     def complete_multipart(
@@ -103,5 +114,7 @@ class MemoryBlobStore(BlobStore):
                 del self._uploads[multipart_id]
 
     def list_multipart(self) -> Iterator[MultipartInfo]:
-        for mp_id, (key, initiated, _) in sorted(self._uploads.items()):
+        with self._lock:
+            uploads = sorted((mp_id, key, at) for mp_id, (key, at, _) in self._uploads.items())
+        for mp_id, key, initiated in uploads:
             yield MultipartInfo(key, mp_id, initiated)

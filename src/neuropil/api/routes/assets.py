@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -167,6 +168,17 @@ def delete_asset(
     return Response(status_code=204)
 
 
+def _ascii_fallback(name: str) -> str:
+    """``filename=`` must be ASCII (HTTP headers are not UTF-8); ``filename*`` carries the
+    real name, so non-ASCII characters are folded (é -> e) or replaced by ``_`` here."""
+    out = []
+    for ch in name:
+        folded = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+        ok = bool(folded) and all(" " <= c <= "~" and c not in '"\\' for c in folded)
+        out.append(folded if ok else "_")
+    return "".join(out)
+
+
 def _download_redirect(
     ctx: Context, a: AssetRecord, urls: Urls, disposition: str | None
 ) -> Response:
@@ -176,7 +188,7 @@ def _download_redirect(
     if kind not in ("attachment", "inline"):
         raise BadRequest("content_disposition must be 'attachment' or 'inline'.")
     name = posixpath.basename(a.path)
-    header = f"{kind}; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    header = f"{kind}; filename=\"{_ascii_fallback(name)}\"; filename*=UTF-8''{quote(name)}"
     ctype = str(a.metadata_.get("encodingFormat") or "") if kind == "inline" else None
     if isinstance(ctx.store, PresigningBlobStore):
         location = ctx.store.presign_get(

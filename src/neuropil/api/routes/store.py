@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from neuropil.api.deps import Ctx, ExternalUrls
 from neuropil.api.streaming import ObjectResponse
-from neuropil.errors import BadRequest, MethodNotAllowed
+from neuropil.errors import BadRequest, MethodNotAllowed, NeuropilError
 from neuropil.services import store_endpoints
 from neuropil.storage import LocalBlobStore, PartInfo
 
@@ -27,10 +27,22 @@ BLOCK = 1 << 20
 MAX_PART = 5 << 30
 
 
+def _header_param(value: str | None, name: str) -> str | None:
+    """A response header asked for in the query (as S3's ``response-*``): printable ASCII
+    only, so it can neither break the response nor inject other headers."""
+    if value is not None and not all(" " <= ch <= "~" for ch in value):
+        raise BadRequest(f"{name} must be printable ASCII.")
+    return value
+
+
 @router.api_route("/store/{key:path}", methods=["GET", "HEAD"])
 def read_object(request: Request, key: str, ctx: Ctx) -> ObjectResponse:
     obj = store_endpoints.visible_object(ctx, key)
     q = request.query_params
+    content_type = _header_param(q.get("response-content-type"), "response-content-type")
+    disposition = _header_param(
+        q.get("response-content-disposition"), "response-content-disposition"
+    )
     store = ctx.store
     path = store.local_path(key) if isinstance(store, LocalBlobStore) else None
     return ObjectResponse(
@@ -41,8 +53,8 @@ def read_object(request: Request, key: str, ctx: Ctx) -> ObjectResponse:
         head=request.method == "HEAD",
         path=path,
         reader=lambda r: store.read(key, r),
-        content_type=q.get("response-content-type") or "application/octet-stream",
-        disposition=q.get("response-content-disposition"),
+        content_type=content_type or "application/octet-stream",
+        disposition=disposition,
         if_none_match=request.headers.get("if-none-match"),
     )
 
@@ -123,9 +135,17 @@ async def put_part(request: Request, key: str, ctx: Ctx) -> Response:
         finally:
             bridge.stop()
 
+    # An error must leave the task group unwrapped: anyio would turn it into an
+    # ExceptionGroup, which the error handlers do not know (a 400 would become a 500).
+    failure: NeuropilError | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(bridge.pump)
-        info = await anyio.to_thread.run_sync(work)
+        try:
+            info = await anyio.to_thread.run_sync(work)
+        except NeuropilError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
     return Response(status_code=200, headers={"ETag": f'"{info.etag}"'})
 
 
@@ -134,7 +154,19 @@ async def complete_upload(request: Request, key: str, ctx: Ctx, urls: ExternalUr
     params = dict(request.query_params)
     if "uploadId" not in params:
         raise MethodNotAllowed("Objects are written through the upload API.")
-    body = await request.body()
+    # Check the signature before reading the body, and never buffer more than the limit:
+    # this endpoint is reachable without credentials.
+    store_endpoints.check_signature(ctx, "POST", key, params)
+    too_large = BadRequest("The CompleteMultipartUpload body is too large.")
+    length_header = request.headers.get("content-length", "")
+    if length_header.isdigit() and int(length_header) > store_endpoints.MAX_COMPLETE_BODY:
+        raise too_large
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > store_endpoints.MAX_COMPLETE_BODY:
+            raise too_large
+    body = bytes(buf)
     result = await anyio.to_thread.run_sync(
         lambda: store_endpoints.complete(ctx, key=key, params=params, body=body)
     )

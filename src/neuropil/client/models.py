@@ -1,0 +1,289 @@
+"""Typed records of the API's JSON: Dandisets, versions and assets.
+
+They are small dataclasses built with ``from_json`` from what any DANDI-API server answers;
+:class:`Dandiset` and :class:`Asset` keep a reference to the
+:class:`~neuropil.client.archive.Archive` they came from, so they can fetch more (metadata,
+assets) and act (download, delete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neuropil.client.download import RemoteFile
+from neuropil.client.events import ProgressCallback
+from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
+
+if TYPE_CHECKING:
+    from neuropil.client.archive import Archive, DownloadResult
+
+DRAFT = "draft"
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO-8601 timestamp from the API (``Z`` accepted), or None when absent/unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a Dandiset: ``draft`` or a published ``0.YYMMDD.HHMM``."""
+
+    version: str
+    name: str
+    asset_count: int
+    size: int
+    status: str
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Version:
+        return cls(
+            version=str(data["version"]),
+            name=str(data.get("name") or ""),
+            asset_count=_int(data.get("asset_count")),
+            size=_int(data.get("size")),
+            status=str(data.get("status") or ""),
+            created=parse_time(data.get("created")),
+            modified=parse_time(data.get("modified")),
+        )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version == DRAFT
+
+
+@dataclass
+class Dandiset:
+    """A Dandiset at one version (``version``); ``draft`` and ``published`` describe the
+    draft and the most recent published version, as the server listed them."""
+
+    identifier: str
+    version: Version
+    draft: Version | None
+    published: Version | None
+    created: datetime | None
+    modified: datetime | None
+    contact_person: str
+    embargo_status: str
+    archive: Archive = field(repr=False, compare=False)
+    _metadata: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        archive: Archive,
+        *,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Dandiset:
+        """From a ``/dandisets/{id}/`` or list item; ``version`` defaults to the most recent
+        published version, else the draft."""
+        draft = data.get("draft_version")
+        published = data.get("most_recent_published_version")
+        draft_v = Version.from_json(draft) if draft else None
+        published_v = Version.from_json(published) if published else None
+        chosen = version or published_v or draft_v
+        if chosen is None:
+            raise ValueError(f"dandiset {data.get('identifier')} has no versions")
+        return cls(
+            identifier=str(data["identifier"]),
+            version=chosen,
+            draft=draft_v,
+            published=published_v,
+            created=parse_time(data.get("created")),
+            modified=parse_time(data.get("modified")),
+            contact_person=str(data.get("contact_person") or ""),
+            embargo_status=str(data.get("embargo_status") or "OPEN"),
+            archive=archive,
+            _metadata=metadata,
+        )
+
+    @property
+    def version_id(self) -> str:
+        """``draft`` or the published version string."""
+        return self.version.version
+
+    @property
+    def name(self) -> str:
+        return self.version.name
+
+    @property
+    def api_path(self) -> str:
+        """``dandisets/{id}/versions/{version}/``, relative to the API URL."""
+        return f"dandisets/{self.identifier}/versions/{self.version_id}/"
+
+    @property
+    def url(self) -> str:
+        """This Dandiset's page in the web UI (or its API URL when there is no web UI)."""
+        instance = self.archive.instance
+        if instance.web_url:
+            return f"{instance.web_url}/dandiset/{self.identifier}/{self.version_id}"
+        return f"{instance.api_url}/{self.api_path}"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The raw version metadata (``GET …/versions/{version}/``), fetched once."""
+        if self._metadata is None:
+            self._metadata = dict(self.archive.transport.get_json(self.api_path))
+        return self._metadata
+
+    def assets(self, path: str | None = None, glob: str | None = None) -> Iterator[Asset]:
+        """Assets of this version, ordered by path: all of them, those whose path starts
+        with ``path``, or those matching ``glob`` (``*`` matches across ``/``, any case)."""
+        return self.archive._iter_assets(self, path=path, glob=glob)
+
+    def asset(self, path: str) -> Asset:
+        """The asset at exactly ``path``; :class:`~neuropil.errors.NotFound` if none."""
+        return self.archive._asset_by_path(self, path)
+
+    def download(
+        self,
+        dest: Path | str,
+        path: str | None = None,
+        *,
+        existing: str = "error",
+        jobs: int = 6,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Download into the local Dandiset directory ``dest``: each asset to
+        ``dest/<asset path>``, plus ``dest/dandiset.yaml``. ``path`` limits it to the assets
+        whose path starts with it (a folder ends with ``/``). ``existing`` is one of
+        error, skip, overwrite, overwrite-different, refresh. Failures are in the result."""
+        return self.archive._download_dandiset(
+            self, Path(dest), path=path, existing=existing, jobs=jobs, progress=progress
+        )
+
+    def delete(self) -> None:
+        """Delete the whole Dandiset (only possible while it has no published version)."""
+        self.archive.transport.request("DELETE", f"dandisets/{self.identifier}/")
+
+
+@dataclass
+class Asset:
+    """One asset of a Dandiset version (a blob; Zarr assets have ``zarr`` set instead)."""
+
+    asset_id: str
+    path: str
+    size: int
+    created: datetime | None
+    modified: datetime | None
+    blob: str | None
+    zarr: str | None
+    dandiset_id: str | None
+    version_id: str | None
+    archive: Archive = field(repr=False, compare=False)
+    _metadata: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        archive: Archive,
+        *,
+        dandiset_id: str | None = None,
+        version_id: str | None = None,
+    ) -> Asset:
+        """From an asset list item or ``…/assets/{id}/info/`` (``metadata`` kept if present)."""
+        md = data.get("metadata")
+        return cls(
+            asset_id=str(data["asset_id"]),
+            path=str(data["path"]),
+            size=_int(data.get("size")),
+            created=parse_time(data.get("created")),
+            modified=parse_time(data.get("modified")),
+            blob=data.get("blob") or None,
+            zarr=data.get("zarr") or None,
+            dandiset_id=dandiset_id,
+            version_id=version_id,
+            archive=archive,
+            _metadata=dict(md) if isinstance(md, Mapping) else None,
+        )
+
+    @property
+    def identifier(self) -> str:
+        return self.asset_id
+
+    @property
+    def api_path(self) -> str:
+        """The asset's metadata URL path, relative to the API URL."""
+        if self.dandiset_id and self.version_id:
+            return (
+                f"dandisets/{self.dandiset_id}/versions/{self.version_id}/assets/{self.asset_id}/"
+            )
+        return f"assets/{self.asset_id}/"
+
+    @property
+    def download_url(self) -> str:
+        """``{api}/assets/{id}/download/``: answers with a redirect to the bytes."""
+        return f"{self.archive.instance.api_url}/assets/{self.asset_id}/download/"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The raw asset metadata (fetched once when the listing did not include it)."""
+        if self._metadata is None:
+            self._metadata = dict(self.archive.transport.get_json(self.api_path))
+        return self._metadata
+
+    @property
+    def digests(self) -> dict[str, str]:
+        """``{"dandi:dandi-etag": …, "dandi:sha2-256": …}`` as the metadata lists them."""
+        raw = self.metadata.get("digest") or {}
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    @property
+    def etag(self) -> str | None:
+        return self.digests.get(ETAG_ALGORITHM)
+
+    def remote_file(self) -> RemoteFile:
+        """The download engine's record of this asset (digests and mtime from metadata)."""
+        if self.zarr is not None:
+            raise NotImplementedError(f"{self.path} is a Zarr asset; Zarr is not supported yet")
+        etag = self.etag
+        if etag is None:
+            raise ValueError(f"asset {self.path} has no dandi-etag in its metadata")
+        modified = parse_time(self.metadata.get("blobDateModified")) or self.modified
+        return RemoteFile(
+            asset_id=self.asset_id,
+            path=self.path,
+            size=self.size,
+            download_url=self.download_url,
+            etag=etag,
+            sha256=self.digests.get(SHA256_ALGORITHM),
+            modified=modified,
+        )
+
+    def download(
+        self,
+        dest: Path | str,
+        progress: ProgressCallback | None = None,
+        *,
+        existing: str = "overwrite",
+    ) -> Path:
+        """Download to ``dest`` (a file path, or an existing directory to put the file in
+        under its own name) and return the file's path. Every byte is checked against the
+        asset's digests; raises :class:`~neuropil.errors.NeuropilError` on failure."""
+        return self.archive._download_asset(self, Path(dest), progress, existing)
+
+    def delete(self) -> None:
+        """Remove this asset from the draft version of its Dandiset."""
+        if not self.dandiset_id:
+            raise ValueError("this asset was found by id alone; its Dandiset is unknown")
+        self.archive.transport.request(
+            "DELETE", f"dandisets/{self.dandiset_id}/versions/{DRAFT}/assets/{self.asset_id}/"
+        )

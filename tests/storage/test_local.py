@@ -1,0 +1,182 @@
+"""The local-filesystem store: the blob-store contract, plus its on-disk layout and crash safety."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from neuropil.storage import BlobStore, LocalBlobStore, PartInfo
+from tests.storage.kit import BlobStoreContract, chunked, md5, pattern
+
+
+class TestLocalBlobStore(BlobStoreContract):
+    def make_store(self, tmp_path: Path) -> BlobStore:
+        return LocalBlobStore(tmp_path / "store")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "store")
+
+
+def files_under(d: Path) -> list[str]:
+    return sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())
+
+
+class Boom(Exception):
+    pass
+
+
+def breaks_after(data: bytes, n_chunks: int) -> Iterator[bytes]:
+    """A request body whose connection drops after ``n_chunks`` chunks."""
+    for i, chunk in enumerate(chunked(data, 1000)):
+        if i == n_chunks:
+            raise Boom("connection lost")
+        yield chunk
+
+
+# -- layout ----------------------------------------------------------------------------------
+def test_objects_live_under_root_objects(store: LocalBlobStore) -> None:
+    store.put("blobs/abc/def/abcdef", b"payload")
+    path = store.root / "objects" / "blobs" / "abc" / "def" / "abcdef"
+    assert path.read_bytes() == b"payload"
+    assert store.local_path("blobs/abc/def/abcdef") == path
+    assert (store.root / "meta" / "blobs/abc/def/abcdef.json").is_file()
+    assert files_under(store.root / "tmp") == []
+
+
+def test_multipart_layout(store: LocalBlobStore) -> None:
+    mp = store.create_multipart("blobs/k")
+    upload_dir = store.root / "multipart" / mp
+    assert files_under(upload_dir) == ["upload.json"]
+    p1 = store.upload_part("blobs/k", mp, 1, [b"one"])
+    p2 = store.upload_part("blobs/k", mp, 2, [b"two"])
+    assert files_under(upload_dir) == [f"00001.{p1.etag}", f"00002.{p2.etag}", "upload.json"]
+    store.complete_multipart("blobs/k", mp, [p1, p2])
+    assert not upload_dir.exists()
+    assert store.local_path("blobs/k").read_bytes() == b"onetwo"
+    assert files_under(store.root / "tmp") == []
+
+
+def test_local_path_rejects_invalid_keys(store: LocalBlobStore) -> None:
+    for key in ("../outside", "/etc/passwd", "a/../../b", ""):
+        with pytest.raises(ValueError, match="invalid object key"):
+            store.local_path(key)
+
+
+def test_state_survives_reopening(tmp_path: Path) -> None:
+    first = LocalBlobStore(tmp_path / "store")
+    first.put("kept", b"kept bytes")
+    mp = first.create_multipart("later")
+    p1 = first.upload_part("later", mp, 1, [b"part one "])
+
+    again = LocalBlobStore(tmp_path / "store")  # a restarted server
+    assert again.stat("kept") == first.stat("kept")
+    assert [m.multipart_id for m in again.list_multipart()] == [mp]
+    assert again.list_parts("later", mp) == [p1]
+    p2 = again.upload_part("later", mp, 2, [b"part two"])
+    obj = again.complete_multipart("later", mp, [p1, p2])
+    assert b"".join(again.read("later")) == b"part one part two"
+    assert obj.etag.endswith("-2")
+
+
+def test_stray_files_in_upload_folder_are_not_parts(store: LocalBlobStore) -> None:
+    mp = store.create_multipart("k")
+    (store.root / "multipart" / mp / "notes.txt").write_text("not a part")
+    (store.root / "multipart" / mp / "00003.short").write_text("not a part either")
+    p1 = store.upload_part("k", mp, 1, [b"x"])
+    assert store.list_parts("k", mp) == [p1]
+
+
+# -- crash safety ----------------------------------------------------------------------------
+def test_part_cut_short_is_invisible(store: LocalBlobStore) -> None:
+    mp = store.create_multipart("k")
+    with pytest.raises(Boom):
+        store.upload_part("k", mp, 1, breaks_after(pattern(10_000), 4))
+    assert store.list_parts("k", mp) == []
+    assert files_under(store.root / "multipart" / mp) == ["upload.json"]
+    assert files_under(store.root / "tmp") == []  # the half-written part is removed at once
+    with pytest.raises(ValueError, match="part 1 has not been uploaded"):
+        store.complete_multipart("k", mp, [PartInfo(1, 10_000, md5(pattern(10_000)))])
+    assert store.stat("k") is None
+
+
+def test_retry_cut_short_keeps_earlier_try(store: LocalBlobStore) -> None:
+    mp = store.create_multipart("k")
+    first = store.upload_part("k", mp, 1, [b"complete first try"])
+    with pytest.raises(Boom):
+        store.upload_part("k", mp, 1, breaks_after(pattern(10_000), 3))
+    assert store.list_parts("k", mp) == [first]
+    store.complete_multipart("k", mp, [first])
+    assert b"".join(store.read("k")) == b"complete first try"
+
+
+CRASH_MID_PART = textwrap.dedent(
+    """
+    import os, sys
+    from neuropil.storage import LocalBlobStore
+
+    store = LocalBlobStore(sys.argv[1])
+
+    def body():
+        yield b"x" * 100_000
+        yield b"y" * 100_000
+        os._exit(3)  # the process dies: no cleanup runs
+
+    store.upload_part(sys.argv[2], sys.argv[3], 1, body())
+    """
+)
+
+
+def test_process_crash_mid_part_leaves_only_a_temporary(store: LocalBlobStore) -> None:
+    mp = store.create_multipart("blobs/k")
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_MID_PART, str(store.root), "blobs/k", mp],
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr.decode()
+    assert store.list_parts("blobs/k", mp) == []
+    assert store.stat("blobs/k") is None
+    leftovers = files_under(store.root / "tmp")
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp")
+
+    # Garbage collection removes temporaries older than its grace period, and only those.
+    assert store.sweep_temporaries(datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert files_under(store.root / "tmp") == leftovers
+    assert store.sweep_temporaries(datetime.now(UTC) + timedelta(seconds=5)) == 1
+    assert files_under(store.root / "tmp") == []
+    # The upload itself is untouched: the client can send the part again.
+    assert [m.multipart_id for m in store.list_multipart()] == [mp]
+    p1 = store.upload_part("blobs/k", mp, 1, [b"again"])
+    assert store.list_parts("blobs/k", mp) == [p1]
+
+
+def test_half_created_upload_is_ignored_and_swept(store: LocalBlobStore) -> None:
+    # What a crash between creating an upload's folder and writing upload.json leaves.
+    live = store.create_multipart("k")
+    orphan = store.root / "multipart" / "0b5e4b0e-7c89-4d59-9d62-6f0a1c7b0c11"
+    orphan.mkdir()
+    assert [m.multipart_id for m in store.list_multipart()] == [live]
+    assert store.sweep_temporaries(datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert orphan.exists()
+    assert store.sweep_temporaries(datetime.now(UTC) + timedelta(seconds=5)) == 1
+    assert not orphan.exists()
+    assert [m.multipart_id for m in store.list_multipart()] == [live]  # live uploads stay
+
+
+def test_object_is_published_whole(store: LocalBlobStore) -> None:
+    # The object's path only ever holds complete contents: written elsewhere, then renamed.
+    data = pattern(2_000_000)
+    mp = store.create_multipart("k")
+    p = store.upload_part("k", mp, 1, chunked(data, 65_536))
+    assert not store.local_path("k").exists()
+    store.complete_multipart("k", mp, [p])
+    assert store.local_path("k").stat().st_size == len(data)
+    assert md5(store.local_path("k").read_bytes()) == p.etag
