@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,14 @@ from neuropil.db.migrate import current, upgrade
 from neuropil.db.models import Base, Job
 
 
+def _head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from neuropil.db.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def job_count(db: Database) -> int:
     with db.read() as s:
         return s.scalar(sa.select(sa.func.count(Job.id))) or 0
@@ -26,11 +35,11 @@ def test_migrations_on_an_empty_file(tmp_path: Path) -> None:
     try:
         assert current(database) is None
         upgrade(database)
-        assert current(database) == "0001"
+        assert current(database) == _head()
         tables = set(sa.inspect(database.engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         upgrade(database)  # again: nothing to do
-        assert current(database) == "0001"
+        assert current(database) == _head()
     finally:
         database.dispose()
     assert path.is_file()
@@ -128,3 +137,34 @@ def test_concurrent_writers_do_not_deadlock_or_lose_updates(db: Database) -> Non
 )
 def test_normalize_url(url: str, normalized: str) -> None:
     assert normalize_url(url) == normalized
+
+
+def _schema_diff(database: Database) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with database.engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    """A model change without its migration would only show on someone else's database."""
+    assert _schema_diff(db) == []
+
+
+@pytest.mark.postgres
+def test_migrations_match_the_models_on_postgres() -> None:
+    from tests.support import postgres
+
+    if not postgres.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    with postgres.fresh_database() as url:
+        database = Database(url)
+        try:
+            upgrade(database)
+            assert current(database) is not None
+            assert _schema_diff(database) == []
+        finally:
+            database.dispose()

@@ -7,7 +7,7 @@ from the row and the URLs the client reached (so the archive works behind any pr
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dandischema.consts import DANDI_SCHEMA_VERSION
@@ -58,7 +58,8 @@ def context_url(schema_version: str) -> str:
 
 def isoformat(dt: datetime) -> str:
     """DANDI's timestamp form: ISO-8601 with microseconds and ``Z``."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat() is several times faster than strftime, which shows in 1,000-asset pages.
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # -- assets ----------------------------------------------------------------------------------
