@@ -319,6 +319,25 @@ def archive_is_empty(ctx: Context) -> bool:
         return s.scalar(sa.select(Dandiset.id).limit(1)) is None
 
 
+def unfinished_demo(ctx: Context) -> str | None:
+    """The demo dandiset if an earlier seeding stopped before all its files were in."""
+    from neuropil.db.models import AssetPath, Dandiset, User, Version, dandiset_owners
+
+    with ctx.db.read() as s:
+        row = s.execute(
+            sa.select(Dandiset.id, AssetPath.aggregate_files)
+            .join(Version, sa.and_(Version.dandiset_id == Dandiset.id, Version.version == "draft"))
+            .outerjoin(AssetPath, sa.and_(AssetPath.version_id == Version.id, AssetPath.path == ""))
+            .join(dandiset_owners, dandiset_owners.c.dandiset_id == Dandiset.id)
+            .join(User, User.id == dandiset_owners.c.user_id)
+            .where(Version.name == DEMO_NAME, User.username == DEMO_USER)
+            .limit(1)
+        ).first()
+    if row is None or (row[1] or 0) >= len(SESSIONS):
+        return None
+    return f"{row[0]:06d}"
+
+
 def demo_token(ctx: Context) -> str:
     """An API token of the ``demo`` admin, creating the user if needed."""
     from neuropil.errors import Conflict
@@ -343,16 +362,21 @@ def seed_demo(ctx: Context, base_url: str, *, shape: RecordingShape | None = Non
     from neuropil.client.transport import Transport
     from neuropil.client.upload import upload_file
 
-    if not archive_is_empty(ctx):
+    resume = unfinished_demo(ctx)
+    if resume is None and not archive_is_empty(ctx):
         log.info("the archive already has dandisets; not seeding the demo")
         return None
     token = demo_token(ctx)
     with Transport(f"{base_url.rstrip('/')}/api", token) as transport:
-        created = transport.post_json(
-            "dandisets/", {"name": DEMO_NAME, "metadata": dandiset_metadata()}
-        )
-        identifier = str(created["identifier"])
-        log.info("created demo dandiset %s", identifier)
+        if resume is not None:  # an earlier seeding was cut short: finish it
+            identifier = resume
+            log.info("finishing the demo dandiset %s", identifier)
+        else:
+            created = transport.post_json(
+                "dandisets/", {"name": DEMO_NAME, "metadata": dandiset_metadata()}
+            )
+            identifier = str(created["identifier"])
+            log.info("created demo dandiset %s", identifier)
         with tempfile.TemporaryDirectory(prefix="neuropil-demo-") as tmp:
             root = Path(tmp)
             for path, session_id in zip(
@@ -372,5 +396,12 @@ def seed_demo(ctx: Context, base_url: str, *, shape: RecordingShape | None = Non
                     path.stat().st_size,
                     identifier,
                 )
-    log.info("demo dandiset %s is ready at %s/dandiset/%s", identifier, base_url, identifier)
+    log.info(
+        "demo dandiset %s is ready: %s/api/dandisets/%s/ (try: neuropil download %s/dandiset/%s)",
+        identifier,
+        base_url,
+        identifier,
+        base_url,
+        identifier,
+    )
     return identifier
