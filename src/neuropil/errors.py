@@ -6,7 +6,12 @@
     ├── BadRequest                   (400) the request is malformed or breaks a rule
     │   ├── InvalidPath              (400) an asset path that DANDI would refuse
     │   ├── InvalidUrl               (400) client: not a URL/identifier form we understand
-    │   └── InvalidConfig            (400) client: a config file neuropil cannot use
+    │   ├── InvalidConfig            (400) client: a config file neuropil cannot use
+    │   ├── InvalidHdf5              (400) index: bytes that cannot be indexed as HDF5
+    │   │   ├── NotHdf5              (400) no HDF5 signature: not an HDF5 file at all
+    │   │   ├── CorruptHdf5          (400) an HDF5 file that is truncated or damaged
+    │   │   └── UnsupportedHdf5      (400) valid HDF5 using a feature the index cannot express
+    │   └── InvalidIndex             (400) index: a refs dict that breaks the index format
     ├── NotAuthenticated             (401) a token is needed (or the one given is invalid)
     ├── PermissionDenied             (403) authenticated, but not allowed
     ├── NotFound                     (404) no such object (or not visible to the caller)
@@ -17,7 +22,10 @@
     ├── RangeNotSatisfiable          (416) a byte range past the end of an object
     ├── Locked                       (423) the resource is busy (publishing)
     ├── StorageError                 (500) the blob store failed
-    └── RemoteError                  (any) a server answered a client request with an error
+    ├── RemoteError                  (any) a server answered a client request with an error
+    └── StreamError                  (502) client: an answer that cannot be used as file bytes
+        ├── RangeNotSupported        (502) client: a ranged GET answered with the whole object
+        └── BlobChanged              (412) client: the object changed while it was being read
 
 Every error carries an HTTP status and a message that says what to fix; ``str(exc)`` is
 never empty. The API turns them into DANDI-shaped responses in one place
@@ -60,6 +68,26 @@ class InvalidUrl(BadRequest):
 
 class InvalidConfig(BadRequest):
     """Client side: a configuration file (instances, tokens) that cannot be used."""
+
+
+class InvalidHdf5(BadRequest):
+    """Index builder: the input cannot be turned into an index."""
+
+
+class NotHdf5(InvalidHdf5):
+    """Index builder: the input has no HDF5 signature."""
+
+
+class CorruptHdf5(InvalidHdf5):
+    """Index builder: an HDF5 file that is truncated or whose structures cannot be read."""
+
+
+class UnsupportedHdf5(InvalidHdf5):
+    """Index builder: an HDF5 feature (filter, link, type) that the index cannot express."""
+
+
+class InvalidIndex(BadRequest):
+    """Index reader: a refs dict that does not follow the ``.lindi.json`` format."""
 
 
 class NotAuthenticated(NeuropilError):
@@ -124,3 +152,27 @@ class RemoteError(NeuropilError):
         super().__init__(message)
         self.status_code = status_code
         self.url = url
+
+
+class StreamError(NeuropilError):
+    """Client side (:mod:`neuropil.stream`): a server's answer to a ranged read is not the
+    bytes asked for (wrong ``Content-Range``, wrong length). Never retried: a server that
+    answers wrongly once is not trusted to be right the next time."""
+
+    status_code = 502
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class RangeNotSupported(StreamError):
+    """A ranged GET was answered with ``200`` and the whole object: the server (or a proxy
+    in between) ignores ``Range``, so random access would mean downloading everything."""
+
+
+class BlobChanged(StreamError):
+    """The ``ETag`` or size of an object differs from what earlier answers (or a cache)
+    said: the bytes already read and the bytes to come may belong to different objects."""
+
+    status_code = 412

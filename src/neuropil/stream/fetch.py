@@ -1,0 +1,359 @@
+"""Fetching byte ranges of one remote object: the only network code of :mod:`neuropil.stream`.
+
+:class:`HttpFetcher` turns a list of wanted ranges into as few ranged GETs as it can, runs
+the independent ones concurrently over one pooled ``httpx`` client, and checks every answer
+before a byte of it is handed out:
+
+- ranges closer than ``max_gap`` are merged into one request (a few wasted bytes are cheaper
+  than a round trip); runs of ``split_min`` or more are cut into ``split_size`` pieces that are
+  fetched in parallel (one TCP stream rarely fills a fast link);
+- the size and ``ETag`` are learned from the first ranged GET's ``Content-Range`` and ``ETag``
+  (no HEAD: presigned URLs may refuse it); every later answer must agree, or the object
+  changed under us (:class:`~neuropil.errors.BlobChanged`);
+- a ``200`` to a ranged GET (:class:`~neuropil.errors.RangeNotSupported`), a ``Content-Range``
+  other than the one asked for, or a body of the wrong length is an error, never data;
+- the API's redirect is followed once and the blob URL it names is reused; when the blob URL
+  stops working (an expired signature: 400/401/403/404/410) it is resolved again;
+- 429, 5xx and broken connections are retried with the :class:`Transport`'s backoff.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from neuropil.client.transport import RETRY_STATUSES, Transport
+from neuropil.core.ranges import ByteRange, parse_content_range
+from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
+
+DEFAULT_MAX_GAP = 64 << 10
+DEFAULT_SPLIT_MIN = 8 << 20
+DEFAULT_SPLIT_SIZE = 4 << 20
+DEFAULT_WORKERS = 8
+#: A blob URL answering one of these has probably expired: ask the API for a fresh one.
+STALE_STATUSES = frozenset({400, 401, 403, 404, 410})
+MAX_REFRESHES = 3
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class BlobIdentity:
+    """What the server says an object is: its size and (if it sends one) its ``ETag``."""
+
+    size: int
+    etag: str | None
+
+    def key(self, url: str) -> str:
+        """A cache key for the object's content: a strong ETag names the bytes wherever
+        they are served from; without one, the URL has to stand in for them."""
+        if self.etag and not self.etag.startswith("W/"):
+            return f"etag {self.etag} {self.size}"
+        return f"url {url} {self.size}"
+
+
+@dataclass
+class FetchStats:
+    """Requests sent (redirects and retries included), bytes of range answers received
+    (what the object's bytes cost on the wire), and retries."""
+
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+
+
+def plan(
+    ranges: Sequence[ByteRange], *, max_gap: int, split_min: int, split_size: int
+) -> list[ByteRange]:
+    """The requests that cover ``ranges``: sorted, merged across gaps of at most ``max_gap``,
+    and runs of ``split_min`` bytes or more cut into ``split_size`` pieces."""
+    runs: list[ByteRange] = []
+    for r in sorted(ranges, key=lambda r: r.start):
+        if r.length == 0:
+            continue
+        if runs and r.start - runs[-1].stop <= max_gap:
+            runs[-1] = ByteRange(runs[-1].start, max(runs[-1].stop, r.stop))
+        else:
+            runs.append(r)
+    pieces: list[ByteRange] = []
+    for run in runs:
+        if run.length < split_min:
+            pieces.append(run)
+            continue
+        pieces.extend(
+            ByteRange(s, min(s + split_size, run.stop))
+            for s in range(run.start, run.stop, split_size)
+        )
+    return pieces
+
+
+def _assemble(want: ByteRange, starts: list[int], pieces: list[tuple[ByteRange, bytes]]) -> bytes:
+    """The bytes of ``want`` cut from the fetched pieces (shorter only past the end)."""
+    out = bytearray()
+    i = bisect.bisect_right(starts, want.start) - 1
+    pos = want.start
+    while pos < want.stop and 0 <= i < len(pieces):
+        got, data = pieces[i]
+        if not got.start <= pos < got.start + len(data):
+            break  # past the end of the object
+        take = min(want.stop, got.start + len(data)) - pos
+        out += data[pos - got.start : pos - got.start + take]
+        pos += take
+        i += 1
+    return bytes(out)
+
+
+class _Retry(Exception):
+    def __init__(self, message: str, response: httpx.Response | None = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class _Stale(Exception):
+    """The blob URL answered as if expired or gone."""
+
+
+class _Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class HttpFetcher:
+    """Ranged reads of the object at ``url`` (an API download URL or a blob URL).
+
+    ``transport`` supplies the HTTP client, the token (sent to ``url``'s origin only, never
+    to the blob URL it redirects to) and the retry policy; without one, the fetcher makes and
+    owns a :class:`Transport`. ``close()`` releases what the fetcher owns.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        transport: Transport | None = None,
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        split_min: int = DEFAULT_SPLIT_MIN,
+        split_size: int = DEFAULT_SPLIT_SIZE,
+        max_workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self.url = url
+        self._owns_transport = transport is None
+        self._transport = transport or Transport(url)
+        self.max_gap, self.split_min, self.split_size = max_gap, split_min, split_size
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="neuropil-fetch")
+        self._lock = threading.Lock()
+        self._identity: BlobIdentity | None = None
+        self._blob_url: str | None = None  # where the bytes are, once the first GET found out
+        self._refreshes = 0  # renewals of the blob URL since the last good answer
+        self.stats = FetchStats()
+
+    @property
+    def identity(self) -> BlobIdentity | None:
+        """Size and ETag, once known (from the first answer or :meth:`expect`)."""
+        return self._identity
+
+    def expect(self, identity: BlobIdentity) -> None:
+        """Take ``identity`` (e.g. from a cache) as known: answers must match it."""
+        with self._lock:
+            self._identity = identity
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._owns_transport:
+            self._transport.close()
+
+    def fetch(self, ranges: Sequence[ByteRange]) -> list[bytes]:
+        """The bytes of each range, in order; a range running past the end comes back short."""
+        if not ranges:
+            return []
+        pieces = self._plan(ranges)
+        fetched: list[tuple[ByteRange, bytes]] = []
+        if pieces and (self._identity is None or self._blob_url is None):
+            # Learn size, ETag and blob URL once, before requests run side by side.
+            first, *pieces = pieces
+            fetched.append((first, self._get(first)))
+            pieces = self._clip(pieces)
+        if len(pieces) == 1:
+            fetched.append((pieces[0], self._get(pieces[0])))
+        elif pieces:
+            fetched.extend(zip(pieces, self._pool.map(self._get, pieces), strict=True))
+        fetched.sort(key=lambda p: p[0].start)
+        starts = [p.start for p, _ in fetched]
+        return [_assemble(r, starts, fetched) for r in ranges]
+
+    def _plan(self, ranges: Sequence[ByteRange]) -> list[ByteRange]:
+        pieces = plan(
+            ranges, max_gap=self.max_gap, split_min=self.split_min, split_size=self.split_size
+        )
+        return self._clip(pieces)
+
+    def _clip(self, pieces: list[ByteRange]) -> list[ByteRange]:
+        """Nothing to ask for past the end, once the end is known."""
+        if self._identity is None:
+            return pieces
+        size = self._identity.size
+        return [ByteRange(p.start, min(p.stop, size)) for p in pieces if p.start < size]
+
+    def _get(self, want: ByteRange) -> bytes:
+        """One range, with redirects, URL refreshes and retries."""
+        attempt = redirects = 0
+        while True:
+            url = self._blob_url or self.url
+            try:
+                return self._request(url, want)
+            except _Redirect as r:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RemoteError(f"too many redirects from {self.url}", status_code=0) from r
+                with self._lock:
+                    self._blob_url = urljoin(url, r.location)
+            except _Stale:
+                self._refresh(url)
+            except _Retry as exc:
+                attempt += 1
+                backoff = self._transport.backoff
+                if attempt >= backoff.attempts:
+                    status = exc.response.status_code if exc.response is not None else 0
+                    raise RemoteError(f"GET {url}: {exc}", status_code=status, url=url) from exc
+                with self._lock:
+                    self.stats.retries += 1
+                time.sleep(backoff.delay(attempt - 1, exc.response))
+
+    def _refresh(self, stale: str) -> None:
+        """Forget an expired blob URL (unless another thread already did): the next request
+        goes to the API URL again and follows its fresh redirect."""
+        with self._lock:
+            if self._blob_url != stale:
+                return
+            self._refreshes += 1
+            if self._refreshes > MAX_REFRESHES:
+                raise RemoteError(f"the blob URL behind {self.url} keeps failing", status_code=0)
+            self._blob_url = None
+
+    def _headers(self, url: str, want: ByteRange) -> dict[str, str]:
+        # identity: a compressed answer's Content-Range would count encoded bytes.
+        headers = {"Range": want.header(), "Accept-Encoding": "identity"}
+        t = self._transport
+        if t.token and url == self.url and _origin(url) == _origin(t.api_url):
+            headers["Authorization"] = f"token {t.token}"
+        return headers
+
+    def _request(self, url: str, want: ByteRange) -> bytes:
+        client = self._transport.client
+        try:
+            with client.stream("GET", url, headers=self._headers(url, want)) as r:
+                self._count(requests=1)
+                return self._answer(url, want, r)
+        except httpx.TransportError as exc:
+            raise _Retry(str(exc) or type(exc).__name__) from exc
+
+    def _answer(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+        status = r.status_code
+        if status == 206:
+            return self._body(url, want, r)
+        if status == 200 and _whole_object_fits(want, r):
+            return self._whole(url, want, r)
+        if status == 200:  # closed unread: the whole object may be on its way
+            raise RangeNotSupported(
+                f"{url} answered a ranged GET with the whole object (200): it does not "
+                "support Range requests, so it cannot be read lazily",
+                url=url,
+            )
+        r.read()  # small (a redirect or an error): read it, so the connection is reused
+        if 300 <= status < 400 and "location" in r.headers:
+            raise _Redirect(r.headers["location"])
+        if status == 416:
+            return self._unsatisfiable(url, want, r)
+        if status in RETRY_STATUSES:
+            raise _Retry(f"HTTP {status}", r)
+        if status in STALE_STATUSES and url != self.url:
+            raise _Stale(url)
+        raise RemoteError(f"GET {url} -> {status}: {r.text[:300]}", status_code=status, url=url)
+
+    def _body(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+        got = self._check_range(url, want, r)
+        if r.headers.get("content-encoding", "identity") != "identity":
+            raise StreamError(f"{url} sent encoded bytes for a range", url=url)
+        return self._read_exactly(url, r, got.length)
+
+    def _read_exactly(self, url: str, r: httpx.Response, length: int) -> bytes:
+        data = bytearray()
+        for chunk in r.iter_raw():
+            data += chunk
+            if len(data) > length:
+                raise StreamError(f"{url} sent more than the {length} bytes asked", url=url)
+        self._count(nbytes=len(data))
+        if len(data) != length:
+            raise _Retry(f"short body: {len(data)} of {length} bytes")
+        with self._lock:
+            if self._blob_url is None:
+                self._blob_url = url  # where the bytes are (the API URL if no redirect)
+            self._refreshes = 0  # a URL that expires every hour may be renewed forever
+        return bytes(data)
+
+    def _whole(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+        """A 200 is a fair answer when the range asked covers the whole (small) object."""
+        size = int(r.headers["content-length"])
+        self._learn(url, BlobIdentity(size, r.headers.get("etag")))
+        return self._read_exactly(url, r, size)
+
+    def _check_range(self, url: str, want: ByteRange, r: httpx.Response) -> ByteRange:
+        """The range the answer holds, after checking it is the one asked for."""
+        try:
+            got, total = parse_content_range(r.headers.get("content-range", ""))
+        except ValueError as exc:
+            raise StreamError(f"{url}: {exc}", url=url) from exc
+        size = total if total is not None else (self._identity.size if self._identity else None)
+        if size is None:
+            raise StreamError(f"{url} did not say how large the object is", url=url)
+        self._learn(url, BlobIdentity(size, r.headers.get("etag")))
+        expected = ByteRange(want.start, min(want.stop, size))
+        if got != expected:
+            raise StreamError(
+                f"{url} answered bytes {got.start}-{got.stop - 1} to a request for "
+                f"{expected.start}-{expected.stop - 1}",
+                url=url,
+            )
+        return got
+
+    def _unsatisfiable(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+        """416: only an empty object (``bytes */0``) is a valid answer to our ranges."""
+        if r.headers.get("content-range", "").strip() != "bytes */0":
+            raise StreamError(f"{url} refused the range {want.header()}", url=url)
+        self._learn(url, BlobIdentity(0, r.headers.get("etag")))
+        return b""
+
+    def _learn(self, url: str, seen: BlobIdentity) -> None:
+        with self._lock:
+            known = self._identity
+            if known is None:
+                self._identity = seen
+                return
+        if seen.size != known.size or (known.etag and seen.etag and seen.etag != known.etag):
+            raise BlobChanged(
+                f"{self.url} changed while being read: size {known.size} -> {seen.size}, "
+                f"ETag {known.etag} -> {seen.etag}",
+                url=url,
+            )
+
+    def _count(self, *, requests: int = 0, nbytes: int = 0) -> None:
+        with self._lock:
+            self.stats.requests += requests
+            self.stats.bytes += nbytes
+
+
+def _whole_object_fits(want: ByteRange, r: httpx.Response) -> bool:
+    length = r.headers.get("content-length", "")
+    return want.start == 0 and length.isdigit() and int(length) <= want.length
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
