@@ -2,7 +2,7 @@
 
 python -m benchmarks                      # everything, full sizes
 python -m benchmarks --quick              # smoke run: small blob, 5,000 assets
-python -m benchmarks --only download      # or: --only listing
+python -m benchmarks --only download      # or: --only listing, --only transfer
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import download, listing
+from benchmarks import download, listing, transfer
 from benchmarks.common import REPO, Workspace, environment, loadavg, log, table
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=["download", "listing"],
+        choices=["download", "listing", "transfer"],
         action="append",
         help="run only this benchmark (repeatable)",
     )
@@ -98,7 +98,7 @@ def _fmt_ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["download", "listing"])
+    only = set(args.only or ["download", "listing", "transfer"])
     size_mib = args.size_mib or (128 if args.quick else 1024)
     dl_reps = args.download_reps or (3 if args.quick else 5)
     n_assets = args.assets or (5_000 if args.quick else 100_000)
@@ -145,6 +145,15 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 log(f"listing benchmark failed: {exc!r}")
                 report["benchmarks"]["listing"] = {"error": repr(exc)}
+        if "transfer" in only:
+            try:
+                res = transfer.run(ws, sizes=transfer.default_sizes(args.quick))
+                report["benchmarks"]["transfer"] = res
+                rows += transfer.rows(res)
+            except Exception as exc:
+                failed = True
+                log(f"transfer benchmark failed: {exc!r}")
+                report["benchmarks"]["transfer"] = {"error": repr(exc)}
     report["environment"]["loadavg_end"] = loadavg()
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -162,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             "query in-process through\n  services.assets.list_assets (database + row "
             "building, no HTTP/JSON)."
         )
+    if "transfer" in only:
+        print(transfer.LEGEND)
     print(
         f"Load average at start {report['environment']['loadavg_start']}, "
         f"at end {report['environment']['loadavg_end']} "

@@ -1,29 +1,53 @@
-"""``neuropil``: run and administer an archive (server side) and, later, move data (client)."""
+"""``neuropil``: run and administer an archive (server side) and move data (client side).
+
+Commands are imported when used: the client commands must start fast, and importing the
+server (FastAPI, SQLAlchemy, Alembic) costs most of a second they do not need.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from neuropil import __version__
-from neuropil.cli.account_cmds import instances, login, logout
-from neuropil.cli.admin import db, gc_command, users
-from neuropil.cli.browse_cmds import digest, ls
-from neuropil.cli.client_cmds import create, delete, download, upload
-from neuropil.cli.serve import serve
+
+#: command name -> "module:attribute"
+COMMANDS = {
+    "serve": "neuropil.cli.serve:serve",
+    "users": "neuropil.cli.admin:users",
+    "db": "neuropil.cli.admin:db",
+    "gc": "neuropil.cli.admin:gc_command",
+    "download": "neuropil.cli.client_cmds:download",
+    "upload": "neuropil.cli.client_cmds:upload",
+    "create": "neuropil.cli.client_cmds:create",
+    "delete": "neuropil.cli.client_cmds:delete",
+    "ls": "neuropil.cli.browse_cmds:ls",
+    "digest": "neuropil.cli.browse_cmds:digest",
+    "login": "neuropil.cli.account_cmds:login",
+    "logout": "neuropil.cli.account_cmds:logout",
+    "instances": "neuropil.cli.account_cmds:instances",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="neuropil")
 def cli() -> None:
     """neuropil: a self-hostable neurophysiology archive that speaks the DANDI API."""
-
-
-cli.add_command(serve)
-cli.add_command(users)
-cli.add_command(db)
-cli.add_command(gc_command)
-for command in (download, upload, ls, digest, delete, create, login, logout, instances):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -79,7 +79,9 @@ class _Upload:
 class _PartBody:
     """A part's bytes, read from disk chunk by chunk as httpx sends them.
 
-    Re-iterable, so a retried request re-reads the file; ``md5`` is that of the last pass.
+    Re-iterable, so a retried request re-reads the file. Nothing is hashed while sending:
+    the store's ETag is checked against the md5 from the digest, and only a mismatch reads
+    the part again (:func:`_disk_md5`) to tell a changed file from a damaged transfer.
     """
 
     def __init__(
@@ -89,10 +91,8 @@ class _PartBody:
         self._part = part
         self._counter = counter
         self._abort = abort
-        self.md5: str | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        md5 = hashlib.md5()
         pos, stop = self._part.offset, self._part.offset + self._part.size
         with self._path.open("rb") as f:
             while pos < stop:
@@ -101,11 +101,23 @@ class _PartBody:
                 chunk = os.pread(f.fileno(), min(CHUNK, stop - pos), pos)
                 if not chunk:
                     raise BlobUploadError(f"{self._path} became shorter while it was uploaded.")
-                md5.update(chunk)
                 pos += len(chunk)
                 yield chunk
                 self._counter.add(len(chunk))  # counted once httpx has taken the chunk
-        self.md5 = md5.hexdigest()
+
+
+def _disk_md5(path: Path, part: _Part) -> str | None:
+    """The md5 of the part's bytes as they are on disk now (None: the file is shorter)."""
+    md5 = hashlib.md5()
+    pos, stop = part.offset, part.offset + part.size
+    with path.open("rb") as f:
+        while pos < stop:
+            chunk = os.pread(f.fileno(), min(CHUNK, stop - pos), pos)
+            if not chunk:
+                return None
+            md5.update(chunk)
+            pos += len(chunk)
+    return md5.hexdigest()
 
 
 class ResumeProbe:
@@ -249,7 +261,7 @@ class BlobSender:
             answered = r.headers.get("etag", "").strip('"')
             if answered == md5:
                 return
-            if body.md5 is not None and body.md5 != md5:
+            if _disk_md5(path, part) != md5:
                 raise BlobUploadError(
                     f"{path} changed while it was uploaded (part {part.number} no longer has "
                     "the content that was hashed); re-run the upload."

@@ -279,13 +279,14 @@ def require_token(
 ) -> str:
     """A token for an operation that needs one: found, or else (on a terminal only) asked
     for, checked against the server and stored. Raises :class:`NotAuthenticated` otherwise."""
-    token_store = token_store or TokenStore(env=env)
+    # No TokenStore unless needed: finding the keyring backend costs ~0.2-0.4 s of start-up,
+    # wasted when the token is given (--token) or in the environment.
     found = find_token(instance, explicit, env=env, token_store=token_store)
     if found is not None:
         return found.token
     token = prompt_token(instance, stdin=stdin)
     validate_token(instance, token)
-    token_store.set(instance, token)
+    (token_store or TokenStore(env=env)).set(instance, token)
     return token
 
 
