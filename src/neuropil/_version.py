@@ -1,6 +1,3 @@
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("neuropil")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+# The single source of the version (pyproject.toml reads it): a constant, because looking it
+# up with importlib.metadata costs ~50 ms at every CLI start.
+__version__ = "0.1.0"
