@@ -5,6 +5,7 @@
     NeuropilError                    (500) every error neuropil raises on purpose
     ├── BadRequest                   (400) the request is malformed or breaks a rule
     │   ├── InvalidPath              (400) an asset path that DANDI would refuse
+    │   ├── Unsupported              (400) a feature this version does not have yet
     │   ├── InvalidUrl               (400) client: not a URL/identifier form we understand
     │   ├── InvalidConfig            (400) client: a config file neuropil cannot use
     │   ├── InvalidHdf5              (400) index: bytes that cannot be indexed as HDF5
@@ -60,6 +61,10 @@ class BadRequest(NeuropilError):
 
 class InvalidPath(BadRequest):
     pass
+
+
+class Unsupported(BadRequest):
+    """A feature this version does not have yet (Zarr assets, embargoed dandisets)."""
 
 
 class InvalidUrl(BadRequest):

@@ -28,8 +28,6 @@ def handle_errors(f: F) -> F:
             return f(*args, **kwargs)
         except NeuropilError as exc:
             raise click.ClickException(str(exc)) from exc
-        except NotImplementedError as exc:
-            raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 

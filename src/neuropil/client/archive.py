@@ -49,7 +49,14 @@ from neuropil.client.upload_plan import find_dandiset_root, read_dandiset_id
 from neuropil.client.uploader import ConfirmDelete as ConfirmRemoteDelete
 from neuropil.client.uploader import UploadReport, upload_paths
 from neuropil.client.urls import Target, parse_url
-from neuropil.errors import BadRequest, NeuropilError, NotAuthenticated, NotFound, RemoteError
+from neuropil.errors import (
+    BadRequest,
+    NeuropilError,
+    NotAuthenticated,
+    NotFound,
+    RemoteError,
+    Unsupported,
+)
 
 DANDISET_YAML = "dandiset.yaml"
 PAGE_SIZE = 1000
@@ -366,7 +373,7 @@ class Archive:
             result.files.append(local)
             try:
                 planned.append((asset.remote_file(), local))
-            except (NotImplementedError, ValueError, RemoteError) as exc:
+            except (Unsupported, ValueError, RemoteError) as exc:
                 result.failures.append(Failure(asset.path, str(exc)))
                 if progress is not None:
                     progress(FileDone(asset.path, "failed", str(exc)))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from neuropil.client.download import RemoteFile
 from neuropil.client.events import ProgressCallback
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
+from neuropil.errors import Unsupported
 
 if TYPE_CHECKING:
     from neuropil.client.archive import Archive, DownloadResult
@@ -253,7 +254,7 @@ class Asset:
     def remote_file(self) -> RemoteFile:
         """The download engine's record of this asset (digests and mtime from metadata)."""
         if self.zarr is not None:
-            raise NotImplementedError(f"{self.path} is a Zarr asset; Zarr is not supported yet")
+            raise Unsupported(f"{self.path} is a Zarr asset; Zarr is not supported yet")
         etag = self.etag
         if etag is None:
             raise ValueError(f"asset {self.path} has no dandi-etag in its metadata")

@@ -191,8 +191,9 @@ class VersionAsset(Base):
         sa.UniqueConstraint("version_id", "path"),
         sa.Index("ix_version_assets_version_path_lower", "version_id", "path_lower"),
         # Covers order=path listings and unanchored globs without touching the table.
-        sa.Index("ix_version_assets_version_path_cover", "version_id", "path", "asset_id",
-                 "path_lower"),
+        sa.Index(
+            "ix_version_assets_version_path_cover", "version_id", "path", "asset_id", "path_lower"
+        ),
     )
 
     version_id: Mapped[int] = mapped_column(

@@ -14,7 +14,7 @@ from neuropil.core.ids import DRAFT
 from neuropil.core.paths import validate_asset_path
 from neuropil.db.models import Asset, AssetBlob, AssetPath, Dandiset, User, Version, VersionAsset
 from neuropil.db.types import utcnow
-from neuropil.errors import BadRequest, MethodNotAllowed, NotFound
+from neuropil.errors import BadRequest, MethodNotAllowed, NotFound, Unsupported
 from neuropil.services import auth
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
@@ -228,7 +228,7 @@ def _parse_body(metadata: object, blob_id: object, zarr_id: object) -> tuple[dic
     if zarr_id is not None:
         if blob_id is not None:
             raise BadRequest("Give exactly one of 'blob_id' and 'zarr_id', not both.")
-        raise BadRequest("Zarr assets are not supported by this server yet.")
+        raise Unsupported("Zarr assets are not supported by this server yet.")
     if blob_id is None:
         raise BadRequest("Give exactly one of 'blob_id' and 'zarr_id'.")
     if not isinstance(blob_id, str):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT, format_dandiset_id, parse_dandiset_id
 from neuropil.db.models import AssetPath, Dandiset, EmbargoStatus, Upload, User, Version
-from neuropil.errors import BadRequest, NotFound, PermissionDenied
+from neuropil.errors import BadRequest, NotFound, PermissionDenied, Unsupported
 from neuropil.services import auth
 from neuropil.services.context import Context
 from neuropil.services.metadata import default_contributor, strip_version_metadata
@@ -130,7 +130,7 @@ def create_dandiset(
     if not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object.")
     if embargo:
-        raise BadRequest("Embargoed dandisets are not supported by this server yet.")
+        raise Unsupported("Embargoed dandisets are not supported by this server yet.")
     requested = _requested_identifier(metadata, user)
     md = strip_version_metadata(metadata)
     if not md.get("contributor"):
