@@ -22,6 +22,7 @@ import httpx
 from neuropil.client._download_errors import Aborted, Failed
 from neuropil.client._partial import Partial
 from neuropil.client.events import ByteCounter
+from neuropil.client.signals import Redirect, Retryable, Stale
 from neuropil.client.transport import RETRY_STATUSES, Transport
 from neuropil.core.ranges import ByteRange, parse_content_range
 
@@ -34,22 +35,6 @@ MULTI_CONNECTION_MIN = 32 << 20
 STALE_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_URL_REFRESHES = 3
 MAX_REDIRECTS = 5
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, response: httpx.Response | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-
-
-class _Stale(Exception):
-    """The blob URL answered as if expired or gone: resolve it again."""
-
-
-class _Redirect(Exception):
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -182,16 +167,16 @@ class RangedFetch:
             try:
                 self._request(url, cur)
                 continue
-            except _Redirect as r:
+            except Redirect as r:
                 redirects = 1 if cur.pos > before else redirects + 1
                 if redirects > MAX_REDIRECTS:
                     raise Failed(f"too many redirects from {self.remote.download_url}") from None
                 self.blob.redirect(url, r.location)
                 continue
-            except _Stale as s:
+            except Stale as s:
                 self.blob.refresh(url, str(s))
                 continue
-            except _Retryable as r:
+            except Retryable as r:
                 last, response = str(r), r.response
             except httpx.TransportError as exc:
                 last, response = f"{type(exc).__name__}: {exc}", None
@@ -220,16 +205,16 @@ class RangedFetch:
             for chunk in r.iter_raw():
                 self._write(cur, chunk)
         if cur.pos < cur.stop:
-            raise _Retryable(f"the response ended {cur.stop - cur.pos} bytes early")
+            raise Retryable(f"the response ended {cur.stop - cur.pos} bytes early")
 
     def _check_response(self, r: httpx.Response, wanted: ByteRange, full: bool) -> None:
         status = r.status_code
         if 300 <= status < 400 and r.headers.get("location"):
-            raise _Redirect(r.headers["location"])
+            raise Redirect(r.headers["location"])
         if status in RETRY_STATUSES:
-            raise _Retryable(f"HTTP {status}", r)
+            raise Retryable(f"HTTP {status}", r)
         if status in STALE_STATUSES:
-            raise _Stale(f"HTTP {status} from the blob URL")
+            raise Stale(f"HTTP {status} from the blob URL")
         if status == 200 and full:
             length = r.headers.get("content-length")
             if length is not None and int(length) != self.remote.size:

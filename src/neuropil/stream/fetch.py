@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from neuropil.client.signals import Redirect, Retryable, Stale
 from neuropil.client.transport import RETRY_STATUSES, Transport
 from neuropil.core.ranges import ByteRange, parse_content_range
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
@@ -107,22 +108,6 @@ def _assemble(want: ByteRange, starts: list[int], pieces: list[tuple[ByteRange, 
         pos += take
         i += 1
     return bytes(out)
-
-
-class _Retry(Exception):
-    def __init__(self, message: str, response: httpx.Response | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-
-
-class _Stale(Exception):
-    """The blob URL answered as if expired or gone."""
-
-
-class _Redirect(Exception):
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
 
 
 class HttpFetcher:
@@ -208,15 +193,15 @@ class HttpFetcher:
             url = self._blob_url or self.url
             try:
                 return self._request(url, want)
-            except _Redirect as r:
+            except Redirect as r:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise RemoteError(f"too many redirects from {self.url}", status_code=0) from r
                 with self._lock:
                     self._blob_url = urljoin(url, r.location)
-            except _Stale:
+            except Stale:
                 self._refresh(url)
-            except _Retry as exc:
+            except Retryable as exc:
                 attempt += 1
                 backoff = self._transport.backoff
                 if attempt >= backoff.attempts:
@@ -252,7 +237,7 @@ class HttpFetcher:
                 self._count(requests=1)
                 return self._answer(url, want, r)
         except httpx.TransportError as exc:
-            raise _Retry(str(exc) or type(exc).__name__) from exc
+            raise Retryable(str(exc) or type(exc).__name__) from exc
 
     def _answer(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
         status = r.status_code
@@ -268,13 +253,13 @@ class HttpFetcher:
             )
         r.read()  # small (a redirect or an error): read it, so the connection is reused
         if 300 <= status < 400 and "location" in r.headers:
-            raise _Redirect(r.headers["location"])
+            raise Redirect(r.headers["location"])
         if status == 416:
             return self._unsatisfiable(url, want, r)
         if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status}", r)
+            raise Retryable(f"HTTP {status}", r)
         if status in STALE_STATUSES and url != self.url:
-            raise _Stale(url)
+            raise Stale(url)
         raise RemoteError(f"GET {url} -> {status}: {r.text[:300]}", status_code=status, url=url)
 
     def _body(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
@@ -291,7 +276,7 @@ class HttpFetcher:
                 raise StreamError(f"{url} sent more than the {length} bytes asked", url=url)
         self._count(nbytes=len(data))
         if len(data) != length:
-            raise _Retry(f"short body: {len(data)} of {length} bytes")
+            raise Retryable(f"short body: {len(data)} of {length} bytes")
         with self._lock:
             if self._blob_url is None:
                 self._blob_url = url  # where the bytes are (the API URL if no redirect)
