@@ -2,7 +2,8 @@
 
 python -m benchmarks                      # everything, full sizes
 python -m benchmarks --quick              # smoke run: small blob, 5,000 assets
-python -m benchmarks --only download      # or: --only listing, --only transfer
+python -m benchmarks --only download      # or: --only listing, --only transfer, --only publish
+python -m benchmarks --only streaming     # NWB streaming: neuropil vs remfile, fsspec, LINDI
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import download, listing, transfer
+from benchmarks import download, listing, publish, streaming, transfer
 from benchmarks.common import REPO, Workspace, environment, loadavg, log, table
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=["download", "listing", "transfer"],
+        choices=["download", "listing", "transfer", "publish", "streaming"],
         action="append",
         help="run only this benchmark (repeatable)",
     )
@@ -68,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="requests per listing query (default 30; quick 10)",
+    )
+    p.add_argument(
+        "--publish-sizes",
+        type=int,
+        nargs="+",
+        help="dandiset sizes (assets) for the publish benchmark (default 10 1000 10000)",
     )
     p.add_argument(
         "--nginx-directive",
@@ -98,7 +105,7 @@ def _fmt_ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["download", "listing", "transfer"])
+    only = set(args.only or ["download", "listing", "transfer", "publish", "streaming"])
     size_mib = args.size_mib or (128 if args.quick else 1024)
     dl_reps = args.download_reps or (3 if args.quick else 5)
     n_assets = args.assets or (5_000 if args.quick else 100_000)
@@ -154,6 +161,25 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 log(f"transfer benchmark failed: {exc!r}")
                 report["benchmarks"]["transfer"] = {"error": repr(exc)}
+        if "publish" in only:
+            try:
+                sizes = args.publish_sizes or (publish.QUICK_SIZES if args.quick else publish.SIZES)
+                res = publish.run(ws, sizes=tuple(sizes))
+                report["benchmarks"]["publish"] = res
+                rows += publish.rows(res)
+            except Exception as exc:
+                failed = True
+                log(f"publish benchmark failed: {exc!r}")
+                report["benchmarks"]["publish"] = {"error": repr(exc)}
+        if "streaming" in only:
+            try:
+                res = streaming.run(ws, settings=streaming.default_settings(args.quick))
+                report["benchmarks"]["streaming"] = res
+                rows += streaming.rows(res)
+            except Exception as exc:
+                failed = True
+                log(f"streaming benchmark failed: {exc!r}")
+                report["benchmarks"]["streaming"] = {"error": repr(exc)}
     report["environment"]["loadavg_end"] = loadavg()
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -173,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "transfer" in only:
         print(transfer.LEGEND)
+    if "publish" in only:
+        print(publish.LEGEND)
+    if "streaming" in only:
+        print(streaming.LEGEND)
     print(
         f"Load average at start {report['environment']['loadavg_start']}, "
         f"at end {report['environment']['loadavg_end']} "

@@ -12,7 +12,35 @@ The package is layered; the file list reads from the bottom up:
 * :mod:`neuropil.client` - the HTTP client layer; :mod:`neuropil.cli` - the ``neuropil`` command.
 """
 
-from neuropil._version import __version__
-from neuropil.client.archive import Archive
+from __future__ import annotations
 
-__all__ = ["Archive", "__version__"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from neuropil._version import __version__
+
+if TYPE_CHECKING:
+    from neuropil.client.archive import Archive
+    from neuropil.reading import open, open_nwb
+
+#: Public names loaded on first use, so ``import neuropil`` (and every CLI start) stays fast.
+_LAZY = {
+    "Archive": "neuropil.client.archive",
+    "open": "neuropil.reading",
+    "open_nwb": "neuropil.reading",
+}
+
+__all__ = ["Archive", "__version__", "open", "open_nwb"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neuropil' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,17 @@ from neuropil.db.engine import sqlite_url
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+#: dandischema's patterns for identifiers (``NEUROPIL:000001``) and DOI prefixes: metadata
+#: built from other values could never validate, so such settings are refused at start.
+INSTANCE_NAME_PATTERN = re.compile(r"[A-Z][-A-Z]*")
+DOI_PREFIX_PATTERN = re.compile(r"10\.\d{4,}")
 
 
 @dataclass
@@ -31,6 +43,16 @@ class Settings:
     #: Name used in identifiers such as ``NEUROPIL:000001``.
     instance_name: str = field(
         default_factory=lambda: os.environ.get("NEUROPIL_INSTANCE_NAME", "NEUROPIL")
+    )
+    #: DataCite-style DOI prefix (``10.80507``); published versions then record the DOI
+    #: ``<prefix>/<instance name lower>.<id>/<version>``. Nothing is registered anywhere.
+    doi_prefix: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_DOI_PREFIX") or None
+    )
+    #: Seconds a draft waits after its last change before it is validated again, so a
+    #: burst of uploads is validated once rather than once per asset.
+    validation_delay: float = field(
+        default_factory=lambda: _env_float("NEUROPIL_VALIDATION_DELAY", 0.3)
     )
     #: Fixed external base URL (``https://archive.example.org``); default: from each request.
     public_url: str | None = field(
@@ -56,6 +78,18 @@ class Settings:
     secret_key: str | None = field(
         default_factory=lambda: os.environ.get("NEUROPIL_SECRET_KEY") or None
     )
+
+    def __post_init__(self) -> None:
+        if not INSTANCE_NAME_PATTERN.fullmatch(self.instance_name):
+            raise ValueError(
+                f"NEUROPIL_INSTANCE_NAME={self.instance_name!r} cannot be used: dandischema "
+                "identifiers need upper-case letters and '-' only, e.g. 'NEUROPIL' or 'MY-LAB'."
+            )
+        if self.doi_prefix is not None and not DOI_PREFIX_PATTERN.fullmatch(self.doi_prefix):
+            raise ValueError(
+                f"NEUROPIL_DOI_PREFIX={self.doi_prefix!r} is not a DOI prefix; use the form "
+                "'10.NNNN' (four or more digits), e.g. '10.80507'."
+            )
 
     @property
     def resolved_database_url(self) -> str:

@@ -59,6 +59,17 @@ class BadRequest(NeuropilError):
     status_code = 400
 
 
+class SchemaErrors(BadRequest):
+    """Metadata that does not fit the schema: ``errors`` lists ``{"field", "message"}``, one
+    per problem, so clients can show them by field (the body is ``{"detail", "errors"}``)."""
+
+    detail_shape = True
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 class InvalidPath(BadRequest):
     pass
 

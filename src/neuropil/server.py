@@ -1,4 +1,5 @@
-"""What runs beside the API in a server process: job workers and periodic GC."""
+"""What runs beside the API in a server process: job workers, periodic GC and the
+validation safety net (:func:`neuropil.services.validate.reconcile`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import sqlalchemy as sa
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
 from neuropil.jobs.worker import Workers
-from neuropil.services import gc
+from neuropil.services import gc, schema, validate
 from neuropil.services.context import Context
 from neuropil.services.handlers import job_handlers
 
 log = logging.getLogger(__name__)
+
+#: Seconds between safety-net passes that requeue validation nothing has queued.
+RECONCILE_INTERVAL = 60.0
 
 
 class Background:
@@ -23,6 +27,7 @@ class Background:
         self.workers = Workers(ctx.jobs, job_handlers(ctx), threads=ctx.settings.job_workers)
         self._stop = threading.Event()
         self._gc_thread: threading.Thread | None = None
+        self._reconcile_thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self.ctx.settings.job_workers > 0:
@@ -30,6 +35,10 @@ class Background:
             if orphans:
                 log.info("retrying %d job(s) left running by a previous process", orphans)
             self.workers.start()
+            self._reconcile_thread = threading.Thread(
+                target=self._reconcile_loop, name="neuropil-reconcile", daemon=True
+            )
+            self._reconcile_thread.start()
         if self.ctx.settings.gc_interval > 0:
             self._gc_thread = threading.Thread(
                 target=self._gc_loop, name="neuropil-gc", daemon=True
@@ -39,6 +48,18 @@ class Background:
     def stop(self) -> None:
         self._stop.set()
         self.workers.stop()
+
+    def _reconcile_loop(self) -> None:
+        schema.warm_up()  # the first validation would otherwise pay ~0.2 s
+        while True:
+            try:
+                queued = validate.reconcile(self.ctx)
+                if queued:
+                    log.info("queued %d validation job(s) nothing had queued", queued)
+            except Exception:
+                log.exception("validation safety net failed")
+            if self._stop.wait(RECONCILE_INTERVAL):
+                return
 
     def _gc_loop(self) -> None:
         while not self._stop.wait(self.ctx.settings.gc_interval):

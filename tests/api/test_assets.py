@@ -110,7 +110,8 @@ def test_create_returns_asset_detail(archive: Archive, alice: httpx.Client, dand
     assert md["contentUrl"][1].startswith(f"{archive.url}/store/")
     assert not md["contentUrl"][1].startswith(archive.api_url)
     d = alice.get(f"dandisets/{dandiset}/").json()["draft_version"]
-    assert (d["asset_count"], d["size"], d["status"]) == (1, len(data), "Pending")
+    assert (d["asset_count"], d["size"]) == (1, len(data))
+    assert d["status"] in ("Pending", "Validating", "Invalid")  # validation runs in the background
 
 
 def test_computed_fields_in_input_are_ignored(alice: httpx.Client, dandiset: str) -> None:

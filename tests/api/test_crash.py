@@ -79,8 +79,9 @@ def test_sigkill_during_a_part_upload(fresh_server: ServerProcess) -> None:
         sender = threading.Thread(target=send)
         sender.start()
         assert streaming.wait(60)
-        # The part is being written to a temporary file right now.
-        wait_for(lambda: list((store / "tmp").glob(".part-1-*")), timeout=10, every=0.02)
+        # The part is being written in place, into the upload's data file, right now.
+        data_file = multipart_dir / "data"
+        wait_for(lambda: data_file.stat().st_size > 8 * MiB, timeout=10, every=0.02)
         server.kill()
         sender.join(60)
         assert "error" in outcome, outcome  # the PUT never got an answer
@@ -94,9 +95,9 @@ def test_sigkill_during_a_part_upload(fresh_server: ServerProcess) -> None:
         draft = c.get(f"dandisets/{ident}/").json()["draft_version"]
         assert (draft["asset_count"], draft["size"], draft["active_uploads"]) == (0, 0, 1)
         assert _files(store / "objects") == []
-        # The half-received part never became a part: only part 2 and the upload record.
-        names = sorted(p.name for p in multipart_dir.iterdir())
-        assert names == [f"00002.{small['etag']}", "upload.json"]
+        # The half-received part never became a part: only part 2 is marked as arrived.
+        names = sorted(p.name for p in multipart_dir.iterdir() if not p.name.endswith(".lock"))
+        assert names == [f"00002.{small['etag']}", "data", "upload.json"]
         # It cannot be completed without part 1.
         missing = {"part_number": 1, "size": PART_SIZE, "etag": "0" * 32}
         r = complete(c, upload, [missing, small])
@@ -144,10 +145,12 @@ def test_sigkill_between_complete_and_validate(fresh_server: ServerProcess) -> N
 
 
 def _job_states(data_dir: Path) -> list[str]:
-    """The background jobs' states, read from the SQLite file (read-only)."""
+    """The sha256 jobs' states, read from the SQLite file (read-only); validation jobs
+    come and go beside them."""
     db = sqlite3.connect(f"file:{data_dir / 'neuropil.db'}?mode=ro", uri=True, timeout=10)
     try:
-        return [str(row[0]) for row in db.execute("SELECT state FROM jobs")]
+        query = "SELECT state FROM jobs WHERE kind = 'blob.sha256'"
+        return [str(row[0]) for row in db.execute(query)]
     finally:
         db.close()
 

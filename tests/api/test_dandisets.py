@@ -227,6 +227,9 @@ def test_search_by_name_metadata_and_identifier(alice: httpx.Client, anon: httpx
     assert _ids(both) == [by_md]
     assert anon.get("dandisets/", params={"search": f"{word} nothing-else"}).json()["count"] == 0
     assert by_name in _ids(anon.get("dandisets/", params={"search": by_name}).json())
+    # A long number is text to look for, not an id (on PostgreSQL it overflowed an integer).
+    huge = anon.get("dandisets/", params={"search": "98031915079803191507"})
+    assert huge.status_code == 200 and huge.json()["count"] == 0
 
 
 def test_ordering(alice: httpx.Client, anon: httpx.Client) -> None:

@@ -58,7 +58,7 @@ class Recorder:
 
 def test_public_surface() -> None:
     assert neuropil.__all__ == sorted(neuropil.__all__)
-    assert set(neuropil.__all__) == {"Archive", "__version__"}
+    assert set(neuropil.__all__) == {"Archive", "__version__", "open", "open_nwb"}
     assert neuropil.Archive is Archive
 
 

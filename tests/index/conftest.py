@@ -39,3 +39,11 @@ def nwb_index(nwb_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def fetcher(sample_path: Path, nwb_path: Path) -> FileFetcher:
     return FileFetcher({SAMPLE_URL: sample_path, NWB_URL: nwb_path})
+
+
+@pytest.fixture(scope="session")
+def family_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One NWB file per neurodata type family (see :mod:`tests.index.nwb_families`)."""
+    from tests.index.nwb_families import write_all
+
+    return write_all(tmp_path_factory.mktemp("families"))

@@ -455,3 +455,94 @@ class BlobStoreContract:
         with ThreadPoolExecutor(6) as pool:
             list(pool.map(work, range(6)))
         assert len(list(store.list())) == 60
+
+    # -- multipart with a part-size hint (parts may be written in place) --------------------
+    def hinted_upload(
+        self, store: BlobStore, key: str, data: bytes, *, order_seed: int = 0
+    ) -> tuple[str, list[PartInfo]]:
+        parts = dandischema_parts(len(data), SmallParts)
+        mp = store.create_multipart(key, part_size=parts[0].size)
+        shuffled = list(parts)
+        random.Random(order_seed).shuffle(shuffled)
+        infos = {}
+        for p in shuffled:
+            body = data[p.offset : p.offset + p.size]
+            infos[p.number] = store.upload_part(key, mp, p.number, chunked(body, 333))
+        return mp, [infos[p.number] for p in parts]
+
+    @pytest.mark.parametrize("size", [1, 999, 1000, 1001, 7_500, 20_000])
+    def test_hinted_parts_in_any_order(self, store: BlobStore, size: int) -> None:
+        data = pattern(size, seed=size)
+        mp, parts = self.hinted_upload(store, "blobs/h", data, order_seed=size)
+        assert store.list_parts("blobs/h", mp) == parts
+        info = store.complete_multipart("blobs/h", mp, parts)
+        assert info.etag == dandischema_etag(data, SmallParts)
+        assert info.size == size
+        assert self.read_all(store, "blobs/h") == data
+        assert list(store.list_multipart()) == []
+
+    def test_hinted_retry_replaces_part(self, store: BlobStore) -> None:
+        data = pattern(2_500)
+        mp = store.create_multipart("k", part_size=1000)
+        store.upload_part("k", mp, 1, [data[:1000]])
+        store.upload_part("k", mp, 2, [pattern(1000, seed=9)])  # a bad try, then a good one
+        second = store.upload_part("k", mp, 2, [data[1000:2000]])
+        third = store.upload_part("k", mp, 3, [data[2000:]])
+        listed = store.list_parts("k", mp)
+        assert [p.etag for p in listed] == [md5(data[:1000]), second.etag, third.etag]
+        store.complete_multipart("k", mp, listed)
+        assert self.read_all(store, "k") == data
+
+    def test_hinted_part_larger_than_part_size_is_refused(self, store: BlobStore) -> None:
+        mp = store.create_multipart("k", part_size=1000)
+        first = store.upload_part("k", mp, 1, [pattern(1000)])
+        with pytest.raises(ValueError, match="larger than the upload's part size"):
+            store.upload_part("k", mp, 2, chunked(pattern(1500, seed=1), 400))
+        assert store.list_parts("k", mp) == [first]  # the oversized try left no part behind
+        last = store.upload_part("k", mp, 2, [b"tail"])
+        store.complete_multipart("k", mp, [first, last])
+        assert self.read_all(store, "k") == pattern(1000) + b"tail"
+
+    def test_hinted_complete_checks_the_layout(self, store: BlobStore) -> None:
+        mp = store.create_multipart("k", part_size=1000)
+        p1 = store.upload_part("k", mp, 1, [pattern(1000)])
+        p2 = store.upload_part("k", mp, 2, [pattern(600, seed=2)])  # short, so it must be last
+        p3 = store.upload_part("k", mp, 3, [pattern(10, seed=3)])
+        with pytest.raises(ValueError, match="part 2 has 600 bytes"):
+            store.complete_multipart("k", mp, [p1, p2, p3])
+        with pytest.raises(ValueError, match=r"1\.\.N in order"):
+            store.complete_multipart("k", mp, [p2, p1])
+        with pytest.raises(ValueError, match="part 2 has ETag"):
+            store.complete_multipart("k", mp, [p1, PartInfo(2, 1000, md5(b"x")), p3])
+        other = store.create_multipart("k", part_size=1000)
+        store.upload_part("k", other, 1, [pattern(1000)])
+        with pytest.raises(ValueError, match="part 2 has not been uploaded"):
+            store.complete_multipart("k", other, [p1, p2])
+        assert store.stat("k") is None  # nothing appeared, and the upload goes on
+        info = store.complete_multipart("k", mp, [p1, p2])
+        assert info.size == 1600
+        assert self.read_all(store, "k") == pattern(1000) + pattern(600, seed=2)
+
+    def test_hinted_concurrent_tries_of_one_part(self, store: BlobStore) -> None:
+        mp = store.create_multipart("k", part_size=50_000)
+        bodies = [pattern(50_000, seed=i) for i in range(6)]
+        barrier = threading.Barrier(len(bodies))
+
+        def send(body: bytes) -> PartInfo:
+            barrier.wait(timeout=10)
+            return store.upload_part("k", mp, 1, chunked(body, 4096))
+
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            infos = list(pool.map(send, bodies))
+        listed = store.list_parts("k", mp)
+        assert len(listed) == 1 and listed[0] in infos
+        store.complete_multipart("k", mp, listed)
+        assert self.read_all(store, "k") == bodies[infos.index(listed[0])]
+
+    def test_hinted_abort(self, store: BlobStore) -> None:
+        mp = store.create_multipart("k", part_size=1000)
+        store.upload_part("k", mp, 1, [pattern(1000)])
+        store.abort_multipart("k", mp)
+        assert list(store.list_multipart()) == []
+        with pytest.raises(KeyError):
+            store.list_parts("k", mp)

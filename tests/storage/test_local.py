@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -180,3 +181,52 @@ def test_object_is_published_whole(store: LocalBlobStore) -> None:
     store.complete_multipart("k", mp, [p])
     assert store.local_path("k").stat().st_size == len(data)
     assert md5(store.local_path("k").read_bytes()) == p.etag
+
+
+# -- in-place multipart (part-size hint) -------------------------------------------------------
+def test_in_place_upload_writes_bytes_once(store: LocalBlobStore) -> None:
+    """With a hint, parts land in one file that completing renames: no second copy."""
+    mp = store.create_multipart("blobs/k", part_size=1000)
+    upload_dir = store.root / "multipart" / mp
+    parts = [
+        store.upload_part("blobs/k", mp, n, [pattern(1000 if n < 3 else 5, seed=n)])
+        for n in (3, 1, 2)
+    ]
+    assert sorted(
+        p.name for p in upload_dir.iterdir() if "." in p.name and "lock" not in p.name
+    ) == [f"{p.part_number:05d}.{p.etag}" for p in sorted(parts, key=lambda p: p.part_number)] + [
+        "upload.json"
+    ]
+    data_inode = (upload_dir / "data").stat().st_ino
+    store.complete_multipart("blobs/k", mp, sorted(parts, key=lambda p: p.part_number))
+    assert store.local_path("blobs/k").stat().st_ino == data_inode
+    assert not upload_dir.exists()
+    assert files_under(store.root / "tmp") == []
+
+
+def test_in_place_broken_try_unmarks_the_part(store: LocalBlobStore) -> None:
+    """A try that dies mid-part removes the old marker first: the region is never claimed
+    while it holds a mix of two tries."""
+    mp = store.create_multipart("k", part_size=5000)
+    store.upload_part("k", mp, 1, [pattern(5000)])
+    with pytest.raises(Boom):
+        store.upload_part("k", mp, 1, breaks_after(pattern(5000, seed=1), 2))
+    assert store.list_parts("k", mp) == []
+    good = store.upload_part("k", mp, 1, [pattern(5000, seed=1)])
+    store.complete_multipart("k", mp, [good])
+    assert store.local_path("k").read_bytes() == pattern(5000, seed=1)
+
+
+def test_in_place_complete_repeated_after_crash(store: LocalBlobStore) -> None:
+    """A crash between moving the data into place and removing the upload folder: the
+    repeated complete finds the object already there and answers it."""
+    mp = store.create_multipart("k", part_size=1000)
+    p1 = store.upload_part("k", mp, 1, [b"abc"])
+    upload_dir = store.root / "multipart" / mp
+    keep = store.root / "keep"
+    shutil.copytree(upload_dir, keep)
+    first = store.complete_multipart("k", mp, [p1])
+    shutil.copytree(keep, upload_dir)
+    (upload_dir / "data").unlink()  # as if the rename had happened before the crash
+    assert store.complete_multipart("k", mp, [p1]) == first
+    assert not upload_dir.exists()

@@ -25,8 +25,14 @@ def free_port() -> int:
 class ServerProcess:
     """Start, stop, kill and restart a neuropil server; run its admin CLI."""
 
-    def __init__(self, data_dir: Path, *, database_url: str | None = None,
-                 env: dict[str, str] | None = None, demo: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        demo: bool = False,
+    ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.extra_env = env or {}
@@ -54,8 +60,14 @@ class ServerProcess:
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*NEUROPIL, *args], env=self.env(), capture_output=True,
-                              text=True, check=check, timeout=300)
+        return subprocess.run(
+            [*NEUROPIL, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
+        )
 
     def add_user(self, name: str, *, admin: bool = False, approved: bool = True) -> str:
         args = ["users", "add", name] + (["--admin"] if admin else [])

@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from neuropil.errors import NeuropilError
+from neuropil.errors import NeuropilError, SchemaErrors
 
 log = logging.getLogger(__name__)
 
 
 def _error_body(exc: NeuropilError) -> Any:
+    if isinstance(exc, SchemaErrors):
+        return {"detail": exc.message, "errors": exc.errors}
     return {"detail": exc.message} if exc.detail_shape else exc.message
 
 

@@ -49,7 +49,7 @@ def version_short(v: Version, stats: VersionStats) -> dict[str, Any]:
 def version_full(v: Version, stats: VersionStats, info: DandisetInfo) -> dict[str, Any]:
     out = version_short(v, stats)
     out["active_uploads"] = info.active_uploads if v.version == "draft" else 0
-    out["release_notes"] = str(v.metadata_.get("releaseNotes") or "")
+    out["release_notes"] = v.release_notes or ""
     out["dandiset"] = _dandiset_head(info)
     return out
 

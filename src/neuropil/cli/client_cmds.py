@@ -24,8 +24,8 @@ from neuropil.cli.client_common import (
 )
 from neuropil.cli.progress import Reporter, Summary, Timer, make_reporter
 from neuropil.client.archive import Archive, DownloadResult
-from neuropil.client.download import EXISTING_POLICIES
 from neuropil.client.instances import Registry
+from neuropil.client.policies import DOWNLOAD_EXISTING
 from neuropil.client.tokens import require_token
 from neuropil.client.upload_plan import find_dandiset_root, plan_upload
 from neuropil.client.uploader import UploadReport
@@ -75,7 +75,7 @@ def _finish(reporter: Reporter, summary: Summary, confirmer: Confirmer, timer: T
 @click.option(
     "-e",
     "--existing",
-    type=click.Choice(EXISTING_POLICIES),
+    type=click.Choice(DOWNLOAD_EXISTING),
     default="error",
     show_default=True,
     help="What to do with files that exist locally. Partial downloads resume regardless.",

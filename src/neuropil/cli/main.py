@@ -7,10 +7,17 @@ server (FastAPI, SQLAlchemy, Alembic) costs most of a second they do not need.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
 from neuropil import __version__
+
+# httpx imports its own command line (with rich's syntax highlighting and pygments, ~40 ms)
+# unless that import fails, which it tolerates. neuropil never uses it and every client
+# command pays for its start-up, so the CLI marks the module as unavailable (None in
+# sys.modules makes the import raise ImportError). Library users are not affected.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 #: command name -> "module:attribute"
 COMMANDS = {
@@ -20,6 +27,7 @@ COMMANDS = {
     "gc": "neuropil.cli.admin:gc_command",
     "download": "neuropil.cli.client_cmds:download",
     "upload": "neuropil.cli.client_cmds:upload",
+    "validate": "neuropil.cli.validate_cmd:validate",
     "create": "neuropil.cli.client_cmds:create",
     "delete": "neuropil.cli.client_cmds:delete",
     "ls": "neuropil.cli.browse_cmds:ls",
@@ -27,6 +35,9 @@ COMMANDS = {
     "login": "neuropil.cli.account_cmds:login",
     "logout": "neuropil.cli.account_cmds:logout",
     "instances": "neuropil.cli.account_cmds:instances",
+    "organize": "neuropil.cli.organize_cmd:organize",
+    "publish": "neuropil.cli.publish_cmds:publish",
+    "metadata": "neuropil.cli.publish_cmds:metadata",
 }
 
 

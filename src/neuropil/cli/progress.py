@@ -1,10 +1,11 @@
-"""Progress for transfers: a rich display for people, a JSON event stream for scripts.
+"""Progress for transfers: a rich display for people, plain lines for logs, JSON for scripts.
 
-Both consume the engines' events (:mod:`neuropil.client.events`), which arrive one at a time,
-and end with a :class:`Summary`. The rich display shows overall bytes, rate, ETA and files
-done, with a bar of its own for every file of at least 64 MiB; failures are printed as they
-happen, with their reason. On a console that is not a terminal (a log file, cron) it prints
-one line per finished file instead of redrawing bars.
+All consume the engines' events (:mod:`neuropil.client.events`), which arrive one at a time,
+and end with a :class:`Summary`. On a terminal the rich display
+(:mod:`neuropil.cli.rich_progress`) shows overall bytes, rate, ETA and files done, with a bar
+of its own for every file of at least 64 MiB. Elsewhere (a log file, cron, a pipe) one line is
+printed per finished file, and rich is not even imported: a quick command's time is mostly
+start-up. Failures are printed as they happen, with their reason, in every mode.
 """
 
 from __future__ import annotations
@@ -13,21 +14,9 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from neuropil.client.events import BytesDone, FileDone, FileStarted, ProgressEvent
 
@@ -161,127 +150,19 @@ class JsonReporter:
         self._emit(summary.as_json())
 
 
-# -- rich ------------------------------------------------------------------------------------
+# -- plain lines -----------------------------------------------------------------------------
 
 
-class _FilesColumn(TextColumn):
-    def __init__(self) -> None:
-        super().__init__("{task.fields[files]}")
+def summary_lines(
+    summary: Summary,
+    *,
+    red: Callable[[str], str] = str,
+    escape: Callable[[str], str] = str,
+) -> list[str]:
+    """``Downloaded 3 files (1.2 MB) in 0.4 s (3.0 MB/s); 1 skipped; 1 failed:`` + reasons.
 
-
-class RichReporter:
-    """Overall bytes, rate, ETA and files done; per-file bars for large files."""
-
-    def __init__(self, console: Console, summary_console: Console | None = None) -> None:
-        self.console = console
-        self.summary_console = summary_console or console
-        self.live = console.is_terminal
-        self._sizes: dict[str, int] = {}
-        self._moved: dict[str, int] = {}  # bytes counted into the overall bar, per file
-        self._bars: dict[str, TaskID] = {}
-        self._finished = 0
-        self._progress = Progress(
-            TextColumn("{task.description}", justify="left"),
-            BarColumn(bar_width=None),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            _FilesColumn(),
-            console=console,
-            transient=False,
-            disable=not self.live,
-        )
-        self._overall = self._progress.add_task("total", total=0, files="")
-        self._started = False
-
-    def _start(self) -> None:
-        if self.live and not self._started:
-            self._progress.start()
-            self._started = True
-
-    def expect(self, sizes: Mapping[str, int]) -> None:
-        for path, size in sizes.items():
-            if path not in self._sizes:
-                self._sizes[path] = size
-        self._refresh_totals()
-        self._start()
-
-    def _refresh_totals(self) -> None:
-        files = f"{self._finished}/{len(self._sizes)} files"
-        self._progress.update(self._overall, total=sum(self._sizes.values()), files=files)
-
-    def _advance(self, path: str, n: int) -> None:
-        self._moved[path] = self._moved.get(path, 0) + n
-        self._progress.advance(self._overall, n)
-        bar = self._bars.get(path)
-        if bar is not None:
-            self._progress.advance(bar, n)
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if isinstance(event, FileStarted):
-            self._started_file(event)
-        elif isinstance(event, BytesDone):
-            self._advance(event.path, event.n)
-        elif isinstance(event, FileDone):
-            self._done_file(event)
-
-    def _started_file(self, event: FileStarted) -> None:
-        if event.path not in self._sizes:
-            self._sizes[event.path] = event.size
-            self._refresh_totals()
-        self._start()
-        if self.live and event.size >= LARGE_FILE:
-            self._bars[event.path] = self._progress.add_task(
-                _short(event.path), total=event.size, files=""
-            )
-        if event.resumed:
-            self._advance(event.path, event.resumed)
-
-    def _done_file(self, event: FileDone) -> None:
-        size = self._sizes.setdefault(event.path, 0)
-        rest = size - self._moved.pop(event.path, 0)
-        if event.status == "failed":
-            self._sizes[event.path] = size - rest  # the bar can still reach its end
-        elif rest > 0:
-            self._progress.advance(self._overall, rest)
-        bar = self._bars.pop(event.path, None)
-        if bar is not None:
-            self._progress.remove_task(bar)
-        self._finished += 1
-        self._refresh_totals()
-        self._print_file(event)
-
-    def _print_file(self, event: FileDone) -> None:
-        path = escape(event.path)
-        why = f": {escape(event.message)}" if event.message else ""
-        if event.status == "failed":
-            self.console.print(f"[red]✗ {path}[/red]{why}", soft_wrap=True)
-        elif not self.live:
-            mark = "✓" if event.status == "done" else "-"
-            self.console.print(
-                f"{mark} {path} ({event.status}){why}", highlight=False, soft_wrap=True
-            )
-
-    def note(self, message: str) -> None:
-        self.console.print(message, highlight=False, soft_wrap=True)
-
-    def pause(self) -> None:
-        if self._started:
-            self._progress.stop()
-            self._started = False
-            self.live = False  # from now on, plain lines
-
-    def finish(self, summary: Summary) -> None:
-        self.pause()
-        render_summary(self.summary_console, summary)
-
-
-def _short(path: str, width: int = 40) -> str:
-    return path if len(path) <= width else "…" + path[-(width - 1) :]
-
-
-def render_summary(console: Console, summary: Summary) -> None:
-    """``Downloaded 3 files (1.2 MB) in 0.4 s (3.0 MB/s); 1 skipped; 1 failed:`` + reasons."""
+    ``red`` and ``escape`` let the rich display add its markup to the same text.
+    """
     verb = {"download": "Downloaded", "upload": "Uploaded"}.get(summary.action, "Done:")
     rate = summary.bytes / summary.seconds if summary.seconds > 0 else 0.0
     parts = [
@@ -293,25 +174,71 @@ def render_summary(console: Console, summary: Summary) -> None:
     if summary.deleted:
         parts.append(f"{summary.deleted} deleted")
     if summary.failures:
-        parts.append(f"[red]{summary.failed} failed[/red]")
-    line = "; ".join(parts) + (":" if summary.failures else "")
-    console.print(line, highlight=False, soft_wrap=True)
+        parts.append(red(f"{summary.failed} failed"))
+    lines = ["; ".join(parts) + (":" if summary.failures else "")]
     for path, reasons in summary.failures:
         first, *more = reasons or ("(no reason given)",)
-        console.print(
-            f"  [red]✗[/red] {escape(path)}: {escape(first)}", highlight=False, soft_wrap=True
-        )
-        for reason in more:
-            console.print(f"      {escape(reason)}", highlight=False, soft_wrap=True)
-    for note in summary.notes:
-        console.print(escape(note), highlight=False, soft_wrap=True)
+        lines.append(f"  {red('✗')} {escape(path)}: {escape(first)}")
+        lines.extend(f"      {escape(reason)}" for reason in more)
+    lines.extend(escape(note) for note in summary.notes)
+    return lines
+
+
+def file_line(event: FileDone, *, live: bool = False) -> str | None:
+    """The line for a finished file: failures always, the rest only without live bars."""
+    why = f": {event.message}" if event.message else ""
+    if event.status == "failed":
+        return f"✗ {event.path}{why}"
+    if live:
+        return None
+    mark = "✓" if event.status == "done" else "-"
+    return f"{mark} {event.path} ({event.status}){why}"
+
+
+class PlainReporter:
+    """Line-oriented output for a console that is not a terminal: one line per finished file
+    on stderr, the summary on stdout."""
+
+    def __init__(self, stream: IO[str] | None = None, summary_stream: IO[str] | None = None):
+        self._stream = stream or sys.stderr
+        self._summary_stream = summary_stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def _print(self, stream: IO[str], line: str) -> None:
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    def expect(self, sizes: Mapping[str, int]) -> None:
+        pass
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, FileDone):
+            line = file_line(event)
+            if line is not None:
+                self._print(self._stream, line)
+
+    def note(self, message: str) -> None:
+        self._print(self._stream, message)
+
+    def pause(self) -> None:
+        pass
+
+    def finish(self, summary: Summary) -> None:
+        for line in summary_lines(summary):
+            self._print(self._summary_stream, line)
 
 
 def make_reporter(json_lines: bool) -> Reporter:
-    """JSON lines on stdout, or the rich display (bars on stderr, the summary on stdout)."""
+    """JSON lines on stdout; on a terminal the rich display (bars on stderr, the summary on
+    stdout); otherwise plain lines."""
     if json_lines:
         return JsonReporter()
-    return RichReporter(Console(stderr=True), Console())
+    if sys.stderr.isatty():
+        from neuropil.cli.rich_progress import make_rich_reporter
+
+        return make_rich_reporter()
+    return PlainReporter()
 
 
 class Timer:

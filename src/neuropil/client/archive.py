@@ -22,16 +22,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neuropil.client.download import (
-    DownloadReport,
-    Failure,
-    RemoteFile,
-    download_files,
-    sync_delete,
-    write_dandiset_yaml,
-)
 from neuropil.client.events import FileDone, ProgressCallback, Status
 from neuropil.client.instances import Instance, Registry
 from neuropil.client.layout import (
@@ -42,6 +34,7 @@ from neuropil.client.layout import (
     sync_scope,
     yaml_verdict,
 )
+from neuropil.client.local_tree import sync_delete, write_dandiset_yaml
 from neuropil.client.models import DRAFT, Asset, Dandiset, Version
 from neuropil.client.tokens import env_var_names, resolve_token
 from neuropil.client.transport import Transport
@@ -57,6 +50,9 @@ from neuropil.errors import (
     RemoteError,
     Unsupported,
 )
+
+if TYPE_CHECKING:  # the download machinery is imported on first download (CLI start time)
+    from neuropil.client.download import DownloadReport, Failure, RemoteFile
 
 DANDISET_YAML = "dandiset.yaml"
 PAGE_SIZE = 1000
@@ -368,6 +364,8 @@ class Archive:
         connections: int,
         progress: ProgressCallback | None,
     ) -> None:
+        from neuropil.client.download import Failure, download_files
+
         planned: list[tuple[RemoteFile, Path]] = []
         for asset, local in items:
             result.files.append(local)
@@ -396,6 +394,8 @@ class Archive:
         progress: ProgressCallback | None,
     ) -> None:
         """Write ``root/dandiset.yaml`` under the official client's rules for existing files."""
+        from neuropil.client.download import Failure
+
         path = root / DANDISET_YAML
         result.files.append(path)
         status: Status = "done"

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import os
 import threading
-import typing
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 # Names imported ``X as X`` are re-exported: this module is the one import for downloads,
 # wherever the pieces live.
@@ -52,12 +51,13 @@ from neuropil.client.events import ProgressEvent as ProgressEvent
 from neuropil.client.events import Status as Status
 from neuropil.client.local_tree import sync_delete as sync_delete
 from neuropil.client.local_tree import write_dandiset_yaml as write_dandiset_yaml
+from neuropil.client.policies import DOWNLOAD_EXISTING, DownloadExisting
 from neuropil.client.transport import Transport
 from neuropil.core.digests import file_etag, parts_for_size
 from neuropil.errors import NeuropilError
 
-ExistingPolicy = Literal["error", "skip", "overwrite", "overwrite-different", "refresh"]
-EXISTING_POLICIES: tuple[str, ...] = typing.get_args(ExistingPolicy)
+ExistingPolicy = DownloadExisting
+EXISTING_POLICIES = DOWNLOAD_EXISTING
 
 #: ``refresh`` treats mtimes this close as equal (coarse filesystems, dandi #1907).
 MTIME_TOLERANCE = 2.0

@@ -37,6 +37,7 @@ import platformdirs
 import yaml
 
 from neuropil import __version__
+from neuropil.client.tls import client_context
 from neuropil.errors import BadRequest, InvalidConfig, RemoteError, UnknownInstance
 
 CONFIG_DIR_ENV = "NEUROPIL_CONFIG_DIR"
@@ -221,7 +222,9 @@ def _discover_uncached(root: str, timeout: httpx.Timeout) -> tuple[Instance, str
     problems: list[str] = []
     status = 0
     headers = {"User-Agent": f"neuropil/{__version__}", "Accept": "application/json"}
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=True, headers=headers, verify=client_context()
+    ) as client:
         for candidate in roots:
             for suffix in ("/server-info", "/api/info/"):
                 info, problem, status = _fetch_info(client, candidate + suffix)

@@ -14,13 +14,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neuropil.client.download import RemoteFile
 from neuropil.client.events import ProgressCallback
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
 from neuropil.errors import Unsupported
 
 if TYPE_CHECKING:
+    import h5py
+    from pynwb import NWBFile
+
     from neuropil.client.archive import Archive, DownloadResult
+    from neuropil.client.download import RemoteFile
+    from neuropil.client.publishing import VersionState
+    from neuropil.stream.cache import BlockCache
 
 DRAFT = "draft"
 
@@ -170,6 +175,44 @@ class Dandiset:
             self, Path(dest), path=path, existing=existing, jobs=jobs, progress=progress
         )
 
+    def validation(self) -> VersionState:
+        """This version's status with every metadata and asset error (``…/info/``)."""
+        from neuropil.client import publishing
+
+        return publishing.version_state(self.archive.transport, self.identifier, self.version_id)
+
+    def wait_until_validated(self, timeout: float = 120.0) -> VersionState:
+        """Wait until the draft's validation has settled (Valid, Invalid or Published)."""
+        from neuropil.client import publishing
+
+        return publishing.wait_until_validated(
+            self.archive.transport, self.identifier, timeout=timeout
+        )
+
+    def set_metadata(self, metadata: Mapping[str, Any]) -> VersionState:
+        """Replace the draft's metadata; :class:`~neuropil.client.publishing.MetadataRejected`
+        names every field the server refuses."""
+        from neuropil.client import publishing
+
+        state = publishing.set_metadata(self.archive.transport, self.identifier, metadata)
+        self._metadata = None
+        return state
+
+    def publish(
+        self, release_notes: str | None = None, *, wait: bool = True, timeout: float = 600.0
+    ) -> Dandiset | None:
+        """Publish the draft; with ``wait``, the new published version once it exists."""
+        from neuropil.client import publishing
+
+        version = publishing.publish(
+            self.archive.transport,
+            self.identifier,
+            release_notes=release_notes,
+            wait=wait,
+            timeout=timeout,
+        )
+        return None if version is None else self.archive.dandiset(self.identifier, version)
+
     def delete(self) -> None:
         """Delete the whole Dandiset (only possible while it has no published version)."""
         self.archive.transport.request("DELETE", f"dandisets/{self.identifier}/")
@@ -258,6 +301,8 @@ class Asset:
         etag = self.etag
         if etag is None:
             raise ValueError(f"asset {self.path} has no dandi-etag in its metadata")
+        from neuropil.client.download import RemoteFile  # on first download: CLI start time
+
         modified = parse_time(self.metadata.get("blobDateModified")) or self.modified
         return RemoteFile(
             asset_id=self.asset_id,
@@ -268,6 +313,20 @@ class Asset:
             sha256=self.digests.get(SHA256_ALGORITHM),
             modified=modified,
         )
+
+    def open(self, *, index: str | None = None, cache: BlockCache | None = None) -> h5py.File:
+        """This HDF5/NWB asset as a read-only ``h5py.File``, read lazily over HTTP: through
+        its index when the metadata names one (or ``index`` is given), else the file's own
+        bytes. See :func:`neuropil.open`."""
+        from neuropil.reading import open as open_
+
+        return open_(self, index=index, cache=cache)
+
+    def open_nwb(self, *, index: str | None = None, cache: BlockCache | None = None) -> NWBFile:
+        """This NWB asset's ``NWBFile``, read lazily by pynwb (see :func:`neuropil.open_nwb`)."""
+        from neuropil.reading import open_nwb
+
+        return open_nwb(self, index=index, cache=cache)
 
     def download(
         self,

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from neuropil import __version__
+from neuropil.client.tls import client_context
 from neuropil.errors import RemoteError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Transport:
             ),
             headers={"User-Agent": f"neuropil/{__version__}"},
             follow_redirects=False,
+            verify=client_context(),
         )
 
     def close(self) -> None:

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from neuropil.client.policies import UPLOAD_EXISTING, UploadExisting
 from neuropil.client.transport import Transport
 from neuropil.core.digests import ETAG_ALGORITHM
 from neuropil.errors import BadRequest
 
-ExistingPolicy = Literal["error", "skip", "force", "overwrite", "refresh"]
-EXISTING_POLICIES: tuple[str, ...] = typing.get_args(ExistingPolicy)
+ExistingPolicy = UploadExisting
+EXISTING_POLICIES = UPLOAD_EXISTING
 
 DANDISET_YAML = "dandiset.yaml"
 #: Partial downloads (ours and the official client's) are never assets.
@@ -306,10 +306,19 @@ def encoding_format(asset_path: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def asset_metadata(asset_path: str, size: int, mtime_ns: int, etag: str) -> dict[str, Any]:
-    """The metadata the client sends with a blob, as the official client does for any file
-    (NWB-derived fields such as the subject come with metadata extraction, not yet here)."""
+def asset_metadata(
+    asset_path: str,
+    size: int,
+    mtime_ns: int,
+    etag: str,
+    extracted: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The metadata the client sends with a blob: what the official client sends for any
+    file, over the fields ``extracted`` from an NWB file (subject, session, approach...;
+    see :mod:`neuropil.validation.asset_metadata`). The file's own facts (path, size,
+    digest) always come from here."""
     return {
+        **(extracted or {}),
         "schemaKey": "Asset",
         "path": asset_path,
         "contentSize": size,

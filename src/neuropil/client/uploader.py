@@ -50,7 +50,7 @@ from neuropil.client.upload_plan import (
     skip_before_hashing,
 )
 from neuropil.errors import NeuropilError
-from neuropil.validation import Finding, errors_by_path, validate_files
+from neuropil.validation import ExtractionCache, Finding, errors_by_path, validate_files
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,8 @@ class _Run:
         self._lock = threading.Lock()
         #: Validation errors of files uploaded anyway (``validation="ignore"``), by path.
         self.ignored_errors: dict[str, int] = {}
+        #: NWB metadata extracted by validation, sent with each file's asset.
+        self.extracted = ExtractionCache()
 
     # -- recording outcomes (thread-safe) -------------------------------------------------------
 
@@ -169,9 +171,11 @@ class _Run:
 
     # -- the steps --------------------------------------------------------------------------
 
-    def validate(self, files: list[LocalFile], mode: str) -> list[LocalFile]:
+    def validate(self, files: list[LocalFile], mode: str, jobs: int) -> list[LocalFile]:
         """Run the validation; with ``require`` drop files with errors (failing them)."""
-        findings = validate_files([f.path for f in files], dandiset_root=self.root)
+        findings = validate_files(
+            [f.path for f in files], dandiset_root=self.root, jobs=jobs, cache=self.extracted
+        )
         self.report.findings.extend(findings)
         errors = errors_by_path(findings)
         if mode == "ignore":
@@ -253,8 +257,13 @@ class _Run:
 
     def _put_asset(self, job: _Job, blob_id: str) -> dict[str, Any]:
         base = f"dandisets/{self.dandiset_id}/versions/draft/assets/"
+        extracted = self.extracted.metadata_for(job.file.path, job.file.asset_path)
         md = asset_metadata(
-            job.file.asset_path, job.digest.size, job.fingerprint.mtime_ns, job.digest.etag
+            job.file.asset_path,
+            job.digest.size,
+            job.fingerprint.mtime_ns,
+            job.digest.etag,
+            extracted,
         )
         body = {"metadata": md, "blob_id": blob_id}
         if job.remote is not None:
@@ -357,7 +366,7 @@ def upload_paths(
                 run.fail(path, f"{root / path} does not exist")
         files = plan.files
         if validation != "skip":
-            files = run.validate(files, validation)
+            files = run.validate(files, validation, jobs)
         run.transfer(files, remote, jobs)
         if sync:
             run.sync(plan, remote, confirm_delete)

@@ -124,6 +124,14 @@ class Dandiset(Base):
 
 
 class Version(Base):
+    """A draft or a published version.
+
+    A published version is inserted with status ``Publishing``; the publish transaction ends
+    by setting it to ``Valid``, which seals it: from then on database triggers (migration
+    0003) refuse any UPDATE or DELETE of the row and any change to its ``version_assets``
+    and ``asset_paths`` rows.
+    """
+
     __tablename__ = "versions"
     __table_args__ = (sa.UniqueConstraint("dandiset_id", "version"),)
 
@@ -139,10 +147,19 @@ class Version(Base):
     )
     validation_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     doi: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    #: The notes given at the last publish request (DANDI keeps them on the draft too).
+    release_notes: Mapped[str] = mapped_column(sa.String(5000), default="", server_default="")
+    #: ``assetsSummary`` aggregated from the valid assets when validation last finished, so
+    #: reads never aggregate thousands of assets; ``None`` until then.
+    assets_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     dandiset: Mapped[Dandiset] = relationship(back_populates="versions")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version == "draft"
 
 
 class AssetBlob(Base):
@@ -161,7 +178,11 @@ class AssetBlob(Base):
 
 
 class Asset(Base):
-    """An immutable asset: any change to path, blob or metadata makes a new asset id."""
+    """An immutable asset: any change to path, blob or metadata makes a new asset id.
+
+    Only ``status``/``validation_errors`` change after creation, and only until the asset
+    is published: a trigger refuses any UPDATE or DELETE of a row with ``published`` true.
+    """
 
     __tablename__ = "assets"
 
@@ -174,7 +195,9 @@ class Asset(Base):
     #: Zarr archives arrive in a later step; the column keeps the blob-xor-zarr shape.
     zarr_id: Mapped[str | None] = mapped_column(sa.String(36), index=True, default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDoc)
-    status: Mapped[AssetStatus] = mapped_column(_enum(AssetStatus), default=AssetStatus.PENDING)
+    status: Mapped[AssetStatus] = mapped_column(
+        _enum(AssetStatus), default=AssetStatus.PENDING, index=True
+    )
     validation_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     published: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,9 +26,13 @@ from neuropil.errors import UnsupportedHdf5
 from neuropil.index._filters import codec_configs, dataset_filters
 from neuropil.index._format import (
     COMPOUND_DTYPE,
+    HDF5_INFO,
     REFERENCE_DTYPE,
+    REFERENCE_TYPE,
     SCALAR,
     SPECIAL_ATTRIBUTES,
+    VLEN_ASCII,
+    VLEN_UTF8,
     chunk_name,
     encode_fill_value,
     inline_value,
@@ -80,11 +84,41 @@ def dataset_refs(
             attrs[COMPOUND_DTYPE] = _compound_fields(ds.dtype)
     if ds.ndim == 0:
         attrs[SCALAR] = True
+    info = _hdf5_info(ds, tuple(meta["chunks"]))
+    if info:
+        meta[HDF5_INFO] = info
     out: dict[str, Any] = {join(prefix, ".zarray"): meta}
     if attrs:
         out[join(prefix, ".zattrs")] = attrs
     out.update({join(prefix, name): value for name, value in chunks.items()})
     return out
+
+
+def _hdf5_info(ds: h5py.Dataset, zarr_chunks: tuple[int, ...]) -> dict[str, Any]:
+    """What h5py says about ``ds`` that the Zarr view cannot (see ``HDF5_INFO``)."""
+    info: dict[str, Any] = {}
+    dtype = ds.dtype
+    if dtype.names is None and not _is_raw(dtype):
+        if h5py.check_ref_dtype(dtype) is h5py.Reference:
+            info["type"] = REFERENCE_TYPE
+        else:
+            string = h5py.check_string_dtype(dtype)
+            ascii_ = string is not None and string.encoding == "ascii"
+            info["type"] = VLEN_ASCII if ascii_ else VLEN_UTF8
+    if ds.ndim and ds.chunks != zarr_chunks:
+        info["chunks"] = None if ds.chunks is None else list(ds.chunks)
+    if ds.ndim and ds.maxshape != ds.shape:
+        info["maxshape"] = list(ds.maxshape)
+    if not _is_raw(dtype):
+        # JSON data are stored re-encoded, so their filters say nothing of the file's.
+        stored = {
+            "compression": ds.compression,
+            "compression_opts": ds.compression_opts,
+            "shuffle": ds.shuffle,
+            "fletcher32": ds.fletcher32,
+        }
+        info.update({k: v for k, v in stored.items() if v})
+    return info
 
 
 def _is_raw(dtype: np.dtype[Any]) -> bool:

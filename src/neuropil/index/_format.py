@@ -38,6 +38,23 @@ EXTERNAL_ARRAY_LINK = "_EXTERNAL_ARRAY_LINK"
 SPECIAL_ATTRIBUTES = frozenset({SCALAR, SOFT_LINK, REFERENCE, COMPOUND_DTYPE, EXTERNAL_ARRAY_LINK})
 REFERENCE_DTYPE = "<REFERENCE>"
 
+#: An extra ``.zarray`` member keeping what the Zarr view of an HDF5 dataset loses, so the
+#: reader can answer as h5py does. Zarr v2 readers (LINDI's included) ignore members they do
+#: not know. Members, each present only when it says something:
+#:
+#: * ``"type"``: ``"vlen-utf-8"``, ``"vlen-ascii"`` or ``"reference"`` for JSON-encoded
+#:   datasets (h5py types the two string kinds differently, and an empty dataset has no
+#:   element to tell a string from a reference);
+#: * ``"chunks"``: HDF5's chunk shape (``null``: contiguous or compact) where it is not the
+#:   Zarr one;
+#: * ``"maxshape"``: the HDF5 maximum shape (``null`` = unlimited), when it is not the shape;
+#: * ``"compression"``, ``"compression_opts"``, ``"shuffle"``, ``"fletcher32"``: h5py's
+#:   filter properties of JSON-encoded datasets (their Zarr filters are the index's own).
+HDF5_INFO = "hdf5"
+VLEN_UTF8 = "vlen-utf-8"
+VLEN_ASCII = "vlen-ascii"
+REFERENCE_TYPE = "reference"
+
 ZGROUP: dict[str, Any] = {"zarr_format": 2}
 
 

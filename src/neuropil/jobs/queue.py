@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,17 +28,69 @@ class JobQueue:
         self.wakeup = threading.Event()
 
     def enqueue(
-        self, session: Session, kind: str, payload: dict[str, Any], *, dedup_key: str | None = None
+        self,
+        session: Session,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        dedup_key: str | None = None,
+        delay: float = 0.0,
+        max_delay: float | None = None,
     ) -> None:
-        """Add a job in the caller's transaction; workers wake when it commits."""
+        """Add a job in the caller's transaction; workers wake when it commits.
+
+        With a ``dedup_key`` at most one such job waits in the queue. ``delay`` debounces:
+        the job runs ``delay`` seconds after the last enqueue that asked for it, but no
+        later than ``max_delay`` seconds after the first, so a steady stream of changes
+        still gets the job run now and then.
+        """
+        now = utcnow()
         if dedup_key is not None:
-            exists = session.scalar(
-                sa.select(Job.id).where(Job.dedup_key == dedup_key, Job.state == JobState.QUEUED)
-            )
-            if exists is not None:
+            queued = session.execute(
+                sa.select(Job.id, Job.created, Job.run_after).where(
+                    Job.dedup_key == dedup_key, Job.state == JobState.QUEUED
+                )
+            ).first()
+            if queued is not None:
+                if delay > 0:
+                    job_id, created, run_after = queued
+                    due = now + timedelta(seconds=delay)
+                    if max_delay is not None:
+                        due = min(due, created + timedelta(seconds=max_delay))
+                    if due > run_after:
+                        session.execute(
+                            sa.update(Job).where(Job.id == job_id).values(run_after=due)
+                        )
                 return
-        session.add(Job(kind=kind, payload=payload, dedup_key=dedup_key))
+        run_after = now + timedelta(seconds=delay) if delay > 0 else now
+        session.add(
+            Job(kind=kind, payload=payload, dedup_key=dedup_key, run_after=run_after, created=now)
+        )
         event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest queued job may run (0 if one is due), or ``None``."""
+        with self.db.read() as s:
+            first = s.scalar(
+                sa.select(sa.func.min(Job.run_after)).where(Job.state == JobState.QUEUED)
+            )
+        if first is None:
+            return None
+        if first.tzinfo is None:  # an aggregate bypasses the column type on SQLite
+            first = datetime.fromisoformat(str(first)).replace(tzinfo=UTC)
+        return max(0.0, (first - utcnow()).total_seconds())
+
+    def is_queued(self, session: Session, dedup_key: str) -> bool:
+        """Whether a job with this key waits or runs (in the caller's transaction)."""
+        return (
+            session.scalar(
+                sa.select(Job.id).where(
+                    Job.dedup_key == dedup_key,
+                    Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
+                )
+            )
+            is not None
+        )
 
     def claim(self) -> Job | None:
         """Take the oldest runnable job (or one whose lease expired), or ``None``."""

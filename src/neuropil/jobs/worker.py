@@ -93,6 +93,17 @@ class Workers:
             except Exception:  # a missed renewal only risks a duplicate run
                 log.exception("could not renew the lease of job %s", job_id)
 
+    def _idle_timeout(self) -> float:
+        """Sleep until the next delayed job is due (debounced validation runs a fraction
+        of a second after the last change), or at most one poll interval."""
+        try:
+            due = self.queue.next_due()
+        except Exception:  # the database may be briefly unavailable
+            return self.poll_interval
+        if due is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(due, 0.005))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
@@ -101,7 +112,7 @@ class Workers:
                 log.exception("job worker error")
                 worked = False
             if not worked:
-                self.queue.wakeup.wait(self.poll_interval)
+                self.queue.wakeup.wait(self._idle_timeout())
                 self.queue.wakeup.clear()
                 if self._stop.is_set():
                     # The wake-up stop() sent is shared: clearing it could leave another

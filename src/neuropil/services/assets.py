@@ -20,7 +20,8 @@ from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
 from neuropil.services.metadata import strip_asset_metadata
 from neuropil.services.tree import add_to_tree, remove_from_tree
-from neuropil.services.versions import get_version_row, mark_draft_changed
+from neuropil.services.validate import validate_new_asset
+from neuropil.services.versions import get_version_row, mark_draft_changed, require_unlocked
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,9 @@ def _load_blob(s: Session, blob_id: str) -> AssetBlob:
         uuid.UUID(blob_id)
     except ValueError as exc:
         raise NotFound(f"No blob {blob_id!r}.") from exc
-    blob = s.get(AssetBlob, blob_id)
+    # FOR SHARE on PostgreSQL: the sha256 job's UPDATE of this row waits for us (or we for
+    # it), so either we see the sha256 and validate now, or its validation job sees us.
+    blob = s.get(AssetBlob, blob_id, with_for_update={"read": True})
     if blob is None:
         raise NotFound(f"No blob {blob_id!r}.")
     return blob
@@ -254,6 +257,7 @@ def _writable_draft(s: Session, user: User | None, identifier: str, version: str
     auth.require_owner(user, dandiset)
     if ver.version != DRAFT:
         raise MethodNotAllowed("Published versions cannot be modified.")
+    require_unlocked(ver)
     return ver
 
 
@@ -276,7 +280,10 @@ def _detach(s: Session, ver: Version, asset: Asset) -> None:
     )
 
 
-def _new_asset(s: Session, path: str, blob: AssetBlob, metadata: dict[str, Any]) -> Asset:
+def _new_asset(
+    ctx: Context, s: Session, path: str, blob: AssetBlob, metadata: dict[str, Any]
+) -> Asset:
+    """A new asset row, already validated when its blob's sha256 is known."""
     now = utcnow()
     asset = Asset(
         asset_id=str(uuid.uuid4()),
@@ -287,6 +294,7 @@ def _new_asset(s: Session, path: str, blob: AssetBlob, metadata: dict[str, Any])
         modified=now,
     )
     asset.blob = blob
+    validate_new_asset(ctx, asset, blob)
     s.add(asset)
     s.flush()
     return asset
@@ -310,9 +318,9 @@ def create_asset(
     with ctx.db.write() as s:
         ver = _writable_draft(s, user, identifier, version)
         blob = _load_blob(s, str(blob_id))
-        asset = _new_asset(s, path, blob, md)
+        asset = _new_asset(ctx, s, path, blob, md)
         _attach(s, ver, asset, blob)
-        mark_draft_changed(s, ver)
+        mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)
 
@@ -348,13 +356,13 @@ def update_asset(
         if (
             old.blob_id == blob.blob_id
             and old.path == path
-            and old.metadata_ == strip_asset_metadata(md)
+            and strip_asset_metadata(old.metadata_) == strip_asset_metadata(md)
         ):
             return _fetch(s, old.id)
         _detach(s, ver, old)
-        asset = _new_asset(s, path, blob, md)
+        asset = _new_asset(ctx, s, path, blob, md)
         _attach(s, ver, asset, blob)
-        mark_draft_changed(s, ver)
+        mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)
 
@@ -365,7 +373,23 @@ def delete_asset(
     with ctx.db.write() as s:
         ver = _writable_draft(s, user, identifier, version)
         _detach(s, ver, _in_version(s, ver, asset_id))
-        mark_draft_changed(s, ver)
+        mark_draft_changed(ctx, s, ver)
+
+
+def get_asset_validation(
+    ctx: Context, *, user: User | None, identifier: str, version: str, asset_id: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """``(status, validation_errors)`` of an asset in a version."""
+    with ctx.db.read() as s:
+        _, ver = _resolve(s, user, identifier, version)
+        row = s.execute(
+            sa.select(Asset.status, Asset.validation_errors)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == ver.id, Asset.asset_id == asset_id)
+        ).first()
+    if row is None:
+        raise NotFound("Not found.")
+    return row[0].value, list(row[1] or [])
 
 
 @dataclass(frozen=True)

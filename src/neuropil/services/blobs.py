@@ -1,4 +1,5 @@
-"""Blobs: lookup by digest and the background sha256."""
+"""Blobs: lookup by digest and the background sha256 (which hands the blob's assets to
+validation in the same transaction)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, NotFound
 from neuropil.jobs.worker import PermanentJobError
 from neuropil.services.context import Context
+from neuropil.services.validate import request_asset_validation
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ def compute_sha256(ctx: Context, blob_id: str) -> None:
     if blob is None:
         raise PermanentJobError(f"blob {blob_id} no longer exists")
     if blob.sha256:
+        with ctx.db.write() as s:  # a retry after the hash committed: validation may be owed
+            request_asset_validation(ctx, s, blob_id)
         return
     hasher = EtagHasher(blob.size, sha256=True)
     try:
@@ -65,3 +69,4 @@ def compute_sha256(ctx: Context, blob_id: str) -> None:
             .where(AssetBlob.blob_id == blob_id)
             .values(sha256=hasher.sha256(), modified=utcnow())
         )
+        request_asset_validation(ctx, s, blob_id)

@@ -9,11 +9,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT, format_dandiset_id, parse_dandiset_id
-from neuropil.db.models import AssetPath, Dandiset, EmbargoStatus, Upload, User, Version
+from neuropil.db.models import (
+    AssetPath,
+    Dandiset,
+    EmbargoStatus,
+    Upload,
+    User,
+    Version,
+    VersionStatus,
+)
 from neuropil.errors import BadRequest, NotFound, PermissionDenied, Unsupported
 from neuropil.services import auth
 from neuropil.services.context import Context
 from neuropil.services.metadata import default_contributor, strip_version_metadata
+from neuropil.services.validate import request_version_validation
 
 MAX_NAME = 300
 
@@ -151,6 +160,7 @@ def create_dandiset(
         s.add(draft)
         s.flush()
         s.add(AssetPath(version_id=draft.id, path="", parent=None))
+        request_version_validation(ctx, s, draft.id)
         s.flush()
         return load_infos(s, [dandiset])[0]
 
@@ -210,7 +220,7 @@ def list_dandisets(
             clause = sa.or_(
                 text.contains(word, autoescape=True), name.contains(word, autoescape=True)
             )
-            if word.isdigit():
+            if word.isdigit() and int(word) < 2**31:  # beyond any id (and PG's integer)
                 clause = sa.or_(clause, Dandiset.id == int(word))
             q = q.where(clause)
     key = (ordering or "created").lstrip("-")
@@ -243,6 +253,14 @@ def delete_dandiset(ctx: Context, *, user: User | None, identifier: str) -> None
             )
         )
         if published:
+            # The database agrees: its triggers refuse to delete a published version.
             raise PermissionDenied("Cannot delete dandisets with published versions.")
+        draft_status = s.scalar(
+            sa.select(Version.status).where(
+                Version.dandiset_id == dandiset.id, Version.version == DRAFT
+            )
+        )
+        if draft_status == VersionStatus.PUBLISHING:
+            raise PermissionDenied("Cannot delete a dandiset while it is being published.")
         s.execute(sa.delete(Upload).where(Upload.dandiset_id == dandiset.id))
         s.delete(dandiset)

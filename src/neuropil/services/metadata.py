@@ -7,12 +7,15 @@ from the row and the URLs the client reached (so the archive works behind any pr
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dandischema.consts import DANDI_SCHEMA_VERSION
 
+from neuropil._version import __version__
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
+from neuropil.core.ids import DRAFT
 from neuropil.db.models import Dandiset, User, Version
 from neuropil.services.urls import Urls
 
@@ -121,6 +124,17 @@ def asset_metadata(asset: AssetLike, urls: Urls) -> dict[str, Any]:
     return md
 
 
+def published_asset_metadata(
+    asset: AssetLike, urls: Urls, activity: dict[str, Any]
+) -> dict[str, Any]:
+    """The full metadata as publishing would make it (what validation checks)."""
+    md = asset_metadata(asset, urls)
+    if "datePublished" not in md:
+        md["publishedBy"] = activity
+        md["datePublished"] = activity["startDate"]
+    return md
+
+
 # -- dandisets and versions ------------------------------------------------------------------
 def strip_version_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     md = {k: copy.deepcopy(v) for k, v in metadata.items() if k not in VERSION_COMPUTED_FIELDS}
@@ -149,9 +163,17 @@ def default_contributor(user: User) -> dict[str, Any]:
     return person
 
 
+def contributors(metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contributor entries that are objects (stored metadata may be malformed: it is
+    refused on PUT, but reads must never crash on it)."""
+    raw = metadata.get("contributor")
+    return [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+
+
 def contact_person(metadata: dict[str, Any]) -> str:
-    for c in metadata.get("contributor") or []:
-        if isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or []):
+    for c in contributors(metadata):
+        roles = c.get("roleName")
+        if isinstance(roles, list) and "dcite:ContactPerson" in roles:
             return str(c.get("name", ""))
     return ""
 
@@ -159,14 +181,59 @@ def contact_person(metadata: dict[str, Any]) -> str:
 def citation(
     metadata: dict[str, Any], *, name: str, version: str, year: int, url: str, instance_name: str
 ) -> str:
+    """DANDI's citation: contributors in citation order, year, name, version, link (the DOI
+    when there is one)."""
     authors = "; ".join(
         str(c.get("name", ""))
-        for c in metadata.get("contributor") or []
+        for c in contributors(metadata)
         # dandischema defaults includeInCitation to true
-        if isinstance(c, dict) and c.get("includeInCitation", True) and c.get("name")
+        if c.get("includeInCitation", True) and c.get("name")
     )
     lead = f"{authors} " if authors else ""
-    return f"{lead}({year}) {name} (Version {version}) [Data set]. {instance_name} Archive. {url}"
+    doi = metadata.get("doi")
+    link = f"https://doi.org/{doi}" if isinstance(doi, str) and doi else url
+    return f"{lead}({year}) {name} (Version {version}) [Data set]. {instance_name} Archive. {link}"
+
+
+def empty_summary() -> dict[str, Any]:
+    return {"schemaKey": "AssetsSummary", "numberOfBytes": 0, "numberOfFiles": 0}
+
+
+def manifest_url(urls: Urls, identifier: str, version: str, name: str) -> str:
+    return f"{urls.api}/dandisets/{identifier}/versions/{version}/manifests/{name}"
+
+
+def manifest_location(urls: Urls, identifier: str, version: str) -> list[str]:
+    """A draft's assets listing; a published version's ``assets.yaml`` manifest."""
+    if version == DRAFT:
+        return [f"{urls.api}/dandisets/{identifier}/versions/draft/assets/"]
+    return [manifest_url(urls, identifier, version, "assets.yaml")]
+
+
+def publish_activity(now: datetime, instance_name: str) -> dict[str, Any]:
+    """``publishedBy``: a PublishActivity associated with this archive's software."""
+    return {
+        "id": uuid.uuid4().urn,
+        "name": f"{instance_name} publish",
+        "startDate": now.isoformat(),
+        "endDate": now.isoformat(),
+        "wasAssociatedWith": [
+            {
+                "id": uuid.uuid4().urn,
+                "name": f"{instance_name} API",
+                "version": __version__,
+                "schemaKey": "Software",
+            }
+        ],
+        "schemaKey": "PublishActivity",
+    }
+
+
+def doi_for(prefix: str | None, instance_name: str, identifier: str, version: str) -> str | None:
+    """DANDI's DOI form, ``<prefix>/<instance>.<id>/<version>``, when a prefix is set."""
+    if not prefix:
+        return None
+    return f"{prefix}/{instance_name.lower()}.{identifier}/{version}"
 
 
 def version_metadata(
@@ -175,34 +242,30 @@ def version_metadata(
     urls: Urls,
     *,
     instance_name: str,
-    asset_count: int,
-    size: int,
 ) -> dict[str, Any]:
-    """The full metadata of a version (``GET .../versions/{v}/``)."""
+    """The full metadata of a version (``GET .../versions/{v}/``): the stored fields (for a
+    published version also ``publishedBy``, ``datePublished``, ``releaseNotes``) overlaid
+    with the computed ones."""
     md = copy.deepcopy(version.metadata_)
     ident = dandiset.identifier
     url = urls.dandiset_web(ident, version.version)
     md.setdefault("schemaKey", "Dandiset")
     md.setdefault("schemaVersion", SCHEMA_VERSION)
     md["@context"] = context_url(md["schemaVersion"])
+    md["manifestLocation"] = manifest_location(urls, ident, version.version)
     md["name"] = version.name
     md["identifier"] = f"{instance_name}:{ident}"
-    md["id"] = f"{instance_name}:{ident}/{version.version}"
     md["version"] = version.version
-    md["url"] = url
+    md["id"] = f"{instance_name}:{ident}/{version.version}"
     md["repository"] = urls.web
+    md["url"] = url
     md["dateCreated"] = isoformat(dandiset.created)
-    md["manifestLocation"] = [f"{urls.api}/dandisets/{ident}/versions/{version.version}/assets/"]
     access = md.get("access") if isinstance(md.get("access"), list) else None
-    base_access = open_access()[0]
-    md["access"] = [{**(access[0] if access else {}), **base_access}]
-    summary = md.get("assetsSummary") or {}
-    md["assetsSummary"] = {
-        **summary,
-        "schemaKey": "AssetsSummary",
-        "numberOfBytes": size,
-        "numberOfFiles": asset_count,
-    }
+    first = access[0] if access and isinstance(access[0], dict) else {}
+    md["access"] = [{**first, **open_access()[0]}]
+    md["assetsSummary"] = copy.deepcopy(version.assets_summary) or empty_summary()
+    if version.doi:
+        md["doi"] = version.doi
     md["citation"] = citation(
         md,
         name=version.name,
@@ -211,6 +274,4 @@ def version_metadata(
         url=url,
         instance_name=instance_name,
     )
-    if version.doi:
-        md["doi"] = version.doi
     return md

@@ -97,7 +97,9 @@ def initialize_upload(
         raise BlobExists(existing)
     upload_id = str(uuid.uuid4())
     key = blob_key(upload_id)
-    multipart_id = ctx.store.create_multipart(key)
+    layout = parts_for_size(size)
+    # Every part but the last has the first part's size: local stores write parts in place.
+    multipart_id = ctx.store.create_multipart(key, part_size=layout[0].size if layout else None)
     with ctx.db.write() as s:
         upload = Upload(
             upload_id=upload_id,
@@ -109,9 +111,7 @@ def initialize_upload(
             size=size,
         )
         s.add(upload)
-    parts = [
-        PartUrl(p.number, p.size, _part_url(ctx, urls, upload, p)) for p in parts_for_size(size)
-    ]
+    parts = [PartUrl(p.number, p.size, _part_url(ctx, urls, upload, p)) for p in layout]
     return upload_id, parts
 
 

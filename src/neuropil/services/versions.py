@@ -1,8 +1,8 @@
-"""Versions of a dandiset: the draft and (later) immutable published versions."""
+"""Versions of a dandiset: the draft (edited, validated) and immutable published versions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,8 +11,15 @@ from sqlalchemy.orm import Session
 from neuropil.core.ids import DRAFT, is_version_name
 from neuropil.db.models import Dandiset, User, Version, VersionStatus
 from neuropil.db.types import utcnow
-from neuropil.errors import BadRequest, MethodNotAllowed, NotFound
-from neuropil.services import auth
+from neuropil.errors import (
+    BadRequest,
+    Locked,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    SchemaErrors,
+)
+from neuropil.services import auth, schema
 from neuropil.services.context import Context
 from neuropil.services.dandisets import (
     MAX_NAME,
@@ -22,7 +29,12 @@ from neuropil.services.dandisets import (
     load_infos,
     version_stats,
 )
-from neuropil.services.metadata import strip_version_metadata
+from neuropil.services.metadata import strip_version_metadata, version_metadata
+from neuropil.services.validate import (
+    asset_validation_errors,
+    request_version_validation,
+    validation_urls,
+)
 
 
 @dataclass
@@ -30,6 +42,8 @@ class VersionView:
     info: DandisetInfo
     version: Version
     stats: VersionStats
+    #: DANDI's ``asset_validation_errors`` (loaded for ``/info/`` only).
+    asset_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 def get_version_row(s: Session, dandiset: Dandiset, version: str, *, lock: bool = False) -> Version:
@@ -44,14 +58,17 @@ def get_version_row(s: Session, dandiset: Dandiset, version: str, *, lock: bool 
     return row
 
 
-def get_version(ctx: Context, *, user: User | None, identifier: str, version: str) -> VersionView:
+def get_version(
+    ctx: Context, *, user: User | None, identifier: str, version: str, with_errors: bool = False
+) -> VersionView:
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
         auth.require_visible(user, dandiset)
         row = get_version_row(s, dandiset, version)
         info = load_infos(s, [dandiset])[0]
         stats = version_stats(s, [row.id]).get(row.id, VersionStats())
-        return VersionView(info, row, stats)
+        errors = asset_validation_errors(s, row.id) if with_errors else []
+        return VersionView(info, row, stats, errors)
 
 
 def list_versions(
@@ -78,12 +95,43 @@ def list_versions(
         return total, info, [(v, stats.get(v.id, VersionStats())) for v in rows]
 
 
-def mark_draft_changed(s: Session, draft: Version) -> None:
-    """Any change to a draft sends it back to Pending (validation runs again)."""
+def require_unlocked(draft: Version) -> None:
+    """A draft being published takes no changes until the publish job is done."""
+    if draft.status == VersionStatus.PUBLISHING:
+        raise Locked("Dandiset is currently being published; try again when it is done.")
+
+
+def mark_draft_changed(ctx: Context, s: Session, draft: Version) -> None:
+    """Any change to a draft sends it back to Pending and queues its validation."""
     now = utcnow()
     draft.status = VersionStatus.PENDING
     draft.modified = now
     s.execute(sa.update(Dandiset).where(Dandiset.id == draft.dandiset_id).values(modified=now))
+    request_version_validation(ctx, s, draft.id)
+
+
+def _refuse_structural_errors(
+    ctx: Context, row: Version, dandiset: Dandiset, name: str, md: dict[str, Any]
+) -> None:
+    """Metadata that is wrong, not merely unfinished, is refused with every bad field."""
+    candidate = Version(
+        version=row.version,
+        name=name,
+        metadata_=md,
+        assets_summary=row.assets_summary,
+        doi=row.doi,
+    )
+    full = version_metadata(
+        candidate, dandiset, validation_urls(ctx), instance_name=ctx.settings.instance_name
+    )
+    errors = schema.structural_errors(full)
+    if errors:
+        listed = "; ".join(f"{e['field'] or '(metadata)'}: {e['message']}" for e in errors[:50])
+        raise SchemaErrors(
+            f"The metadata does not fit the Dandiset schema {schema.SCHEMA_VERSION} "
+            f"({len(errors)} error{'s' if len(errors) != 1 else ''}): {listed}",
+            [{"field": e["field"], "message": e["message"]} for e in errors],
+        )
 
 
 def update_draft_metadata(
@@ -110,12 +158,27 @@ def update_draft_metadata(
         auth.require_owner(user, dandiset)
         if row.version != DRAFT:
             raise MethodNotAllowed("Only draft versions can be modified.")
+        require_unlocked(row)
         new_md: dict[str, Any] = strip_version_metadata(metadata)
-        if new_md != row.metadata_ or name.strip() != row.name:
+        if new_md != strip_version_metadata(row.metadata_) or name.strip() != row.name:
+            _refuse_structural_errors(ctx, row, dandiset, name.strip(), new_md)
             row.metadata_ = new_md
             row.name = name.strip()
-            mark_draft_changed(s, row)
+            mark_draft_changed(ctx, s, row)
         s.flush()
         info = load_infos(s, [dandiset])[0]
         stats = version_stats(s, [row.id]).get(row.id, VersionStats())
         return VersionView(info, row, stats)
+
+
+def delete_version(ctx: Context, *, user: User | None, identifier: str, version: str) -> None:
+    """A draft is never deleted on its own (403, as DANDI); a published version is
+    immutable, so deleting one is refused for everyone (405)."""
+    user = auth.require_approved(user)
+    with ctx.db.read() as s:
+        dandiset = get_dandiset_row(s, identifier)
+        auth.require_visible(user, dandiset)
+        row = get_version_row(s, dandiset, version)
+    if row.version == DRAFT:
+        raise PermissionDenied("Cannot delete draft versions; delete the dandiset instead.")
+    raise MethodNotAllowed(f"Version {row.version} is published; published versions are immutable.")

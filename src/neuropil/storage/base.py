@@ -93,8 +93,15 @@ class BlobStore(ABC):
 
     # -- multipart uploads -----------------------------------------------------------------
     @abstractmethod
-    def create_multipart(self, key: str) -> str:
-        """Start a multipart upload to ``key``; returns its id."""
+    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+        """Start a multipart upload to ``key``; returns its id.
+
+        ``part_size`` is a layout hint: every part but the last will be exactly this big
+        (DANDI's part layout guarantees it). A store may use it to write each part straight
+        to its final offset, so completing the upload copies nothing; with the hint,
+        :meth:`upload_part` refuses a part larger than ``part_size`` and
+        :meth:`complete_multipart` refuses a part list that does not fit the layout.
+        """
 
     @abstractmethod
     def upload_part(

@@ -6,6 +6,7 @@ Layout under ``root``::
     meta/<key>.json               {"etag", "size"} written before the object appears
     multipart/<id>/upload.json    the upload's key and start time
     multipart/<id>/<NNNNN>.<md5>  one fully received part (the md5 is its ETag)
+    multipart/<id>/data           with a part-size hint: parts written in place (_inplace.py)
     tmp/                          temporary files, renamed into place once fsynced
 
 Every file becomes visible by an atomic rename after ``fsync``, so a crash at any moment
@@ -28,7 +29,9 @@ from pathlib import Path
 
 from neuropil.core.digests import etag_from_part_md5s
 from neuropil.core.ranges import ByteRange
+from neuropil.storage import _inplace
 from neuropil.storage._fs import fsync_dir, publish_file, temp_path, write_durably
+from neuropil.storage._layout import check_parts
 from neuropil.storage.base import (
     BlobStore,
     MultipartInfo,
@@ -74,6 +77,10 @@ class LocalBlobStore(BlobStore):
         return self._multipart / _check_multipart_id(multipart_id)
 
     def _load_upload(self, key: str, multipart_id: str) -> Path:
+        return self._load_upload_info(key, multipart_id)[0]
+
+    def _load_upload_info(self, key: str, multipart_id: str) -> tuple[Path, int | None]:
+        """The upload's folder and its part-size hint (``None``: parts kept apart)."""
         d = self._upload_dir(multipart_id)
         try:
             info = json.loads((d / "upload.json").read_text())
@@ -81,7 +88,8 @@ class LocalBlobStore(BlobStore):
             raise KeyError(f"no multipart upload {multipart_id}") from exc
         if info["key"] != key:
             raise KeyError(f"multipart upload {multipart_id} is not for {key}")
-        return d
+        part_size = info.get("part_size")
+        return d, int(part_size) if part_size else None
 
     # -- objects ---------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectInfo | None:
@@ -145,21 +153,29 @@ class LocalBlobStore(BlobStore):
                     yield info
 
     # -- multipart -------------------------------------------------------------------------
-    def create_multipart(self, key: str) -> str:
+    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
         validate_key(key)
+        if part_size is not None and part_size < 1:
+            raise ValueError(f"part size {part_size} must be positive")
         multipart_id = str(uuid.uuid4())
         d = self._upload_dir(multipart_id)
         d.mkdir(parents=True)
-        info = {"key": key, "initiated": datetime.now(UTC).isoformat()}
+        info: dict[str, object] = {"key": key, "initiated": datetime.now(UTC).isoformat()}
+        if part_size is not None:
+            info["part_size"] = part_size
+            _inplace.create(d)
+        # upload.json last: a folder without it is a half-created upload that GC removes.
         write_durably(self._tmp, d / "upload.json", json.dumps(info).encode())
         return multipart_id
 
     def upload_part(
         self, key: str, multipart_id: str, part_number: int, chunks: Iterable[bytes]
     ) -> PartInfo:
-        d = self._load_upload(key, multipart_id)
+        d, part_size = self._load_upload_info(key, multipart_id)
         if not 1 <= part_number <= 10_000:
             raise ValueError(f"part number {part_number} is outside 1..10000")
+        if part_size is not None:
+            return _inplace.write_part(d, self._tmp, part_number, part_size, chunks)
         md5 = hashlib.md5()
         size = 0
         tmp = temp_path(self._tmp, f"part-{part_number}-")
@@ -210,22 +226,20 @@ class LocalBlobStore(BlobStore):
         return {n: (p, info) for n, (p, info, _) in parts.items()}
 
     def list_parts(self, key: str, multipart_id: str) -> builtins.list[PartInfo]:
-        d = self._load_upload(key, multipart_id)
+        d, part_size = self._load_upload_info(key, multipart_id)
+        if part_size is not None:
+            return [info for _, info in sorted(_inplace.arrived(d).items())]
         return [info for _, (_, info) in sorted(self._arrived(d).items())]
 
     def complete_multipart(
         self, key: str, multipart_id: str, parts: Sequence[PartInfo]
     ) -> ObjectInfo:
-        d = self._load_upload(key, multipart_id)
+        d, part_size = self._load_upload_info(key, multipart_id)
+        if part_size is not None:
+            return self._complete_in_place(key, d, part_size, parts)
         arrived = self._arrived(d)
-        files: list[Path] = []
-        for want in parts:
-            got = arrived.get(want.part_number)
-            if got is None:
-                raise ValueError(f"part {want.part_number} has not been uploaded")
-            if got[1].etag != want.etag.strip('"'):
-                raise ValueError(f"part {want.part_number} has ETag {got[1].etag}, not {want.etag}")
-            files.append(got[0])
+        check_parts({n: info for n, (_, info) in arrived.items()}, parts, None)
+        files = [arrived[p.part_number][0] for p in parts]
         etag = etag_from_part_md5s([p.etag.strip('"') for p in parts])
         tmp = temp_path(self._tmp, "assemble-")
         try:
@@ -239,6 +253,25 @@ class LocalBlobStore(BlobStore):
             publish_file(tmp, self.local_path(key))
         finally:
             tmp.unlink(missing_ok=True)
+        shutil.rmtree(d, ignore_errors=True)
+        info = self.stat(key)
+        assert info is not None
+        return info
+
+    def _complete_in_place(
+        self, key: str, d: Path, part_size: int, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        etag = etag_from_part_md5s([p.etag.strip('"') for p in parts])
+        if not (d / _inplace.DATA).exists():
+            # A crash (or a concurrent complete) moved the data into place already.
+            done = self.stat(key)
+            if done is not None and done.etag == etag:
+                shutil.rmtree(d, ignore_errors=True)
+                return done
+            raise ValueError("the upload's data is gone; start the upload again")
+        data = _inplace.assemble(d, part_size, parts)
+        write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
+        publish_file(data, self.local_path(key))
         shutil.rmtree(d, ignore_errors=True)
         info = self.stat(key)
         assert info is not None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from neuropil.core.digests import etag_from_part_md5s
 from neuropil.core.ranges import ByteRange
+from neuropil.storage._layout import check_part_fits, check_parts
 from neuropil.storage.base import (
     BlobStore,
     MultipartInfo,
@@ -24,6 +25,7 @@ class MemoryBlobStore(BlobStore):
     def __init__(self) -> None:
         self._objects: dict[str, tuple[bytes, ObjectInfo]] = {}
         self._uploads: dict[str, tuple[str, datetime, dict[int, tuple[bytes, PartInfo]]]] = {}
+        self._part_sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -60,11 +62,14 @@ class MemoryBlobStore(BlobStore):
             if key.startswith(prefix):
                 yield info
 
-    def create_multipart(self, key: str) -> str:
+    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+        # Parts are kept apart in memory; the hint is only checked, as the contract says.
         validate_key(key)
         multipart_id = str(uuid.uuid4())
         with self._lock:
             self._uploads[multipart_id] = (key, datetime.now(UTC), {})
+            if part_size is not None:
+                self._part_sizes[multipart_id] = part_size
         return multipart_id
 
     def _upload(self, key: str, multipart_id: str) -> dict[int, tuple[bytes, PartInfo]]:
@@ -80,6 +85,7 @@ class MemoryBlobStore(BlobStore):
         if not 1 <= part_number <= 10_000:
             raise ValueError(f"part number {part_number} is outside 1..10000")
         data = b"".join(chunks)
+        check_part_fits(part_number, len(data), self._part_sizes.get(multipart_id))
         info = PartInfo(part_number, len(data), hashlib.md5(data).hexdigest())
         with self._lock:
             parts[part_number] = (data, info)
@@ -92,19 +98,15 @@ class MemoryBlobStore(BlobStore):
         self, key: str, multipart_id: str, parts: Sequence[PartInfo]
     ) -> ObjectInfo:
         arrived = self._upload(key, multipart_id)
-        chunks = []
-        for want in parts:
-            got = arrived.get(want.part_number)
-            if got is None:
-                raise ValueError(f"part {want.part_number} has not been uploaded")
-            if got[1].etag != want.etag.strip('"'):
-                raise ValueError(f"part {want.part_number} has ETag {got[1].etag}, not {want.etag}")
-            chunks.append(got[0])
+        infos = {n: info for n, (_, info) in arrived.items()}
+        check_parts(infos, parts, self._part_sizes.get(multipart_id))
+        chunks = [arrived[p.part_number][0] for p in parts]
         info = self._store(
             key, b"".join(chunks), etag_from_part_md5s([p.etag.strip('"') for p in parts])
         )
         with self._lock:
             self._uploads.pop(multipart_id, None)
+            self._part_sizes.pop(multipart_id, None)
         return info
 
     def abort_multipart(self, key: str, multipart_id: str) -> None:
@@ -112,6 +114,7 @@ class MemoryBlobStore(BlobStore):
             entry = self._uploads.get(multipart_id)
             if entry is not None and entry[0] == key:
                 del self._uploads[multipart_id]
+                self._part_sizes.pop(multipart_id, None)
 
     def list_multipart(self) -> Iterator[MultipartInfo]:
         with self._lock:

@@ -133,8 +133,10 @@ def get_asset_info(
 def get_asset_validation(
     identifier: str, version: str, asset_id: str, ctx: Ctx, user: CurrentUser
 ) -> JSON:
-    assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return JSON({"status": "Pending", "validation_errors": []})
+    status, errors = assets.get_asset_validation(
+        ctx, user=user, identifier=identifier, version=version, asset_id=asset_id
+    )
+    return JSON({"status": status, "validation_errors": errors})
 
 
 @router.put("/{asset_id}/", summary="Replace an asset (a change makes a new asset id)")

@@ -1,36 +1,38 @@
-"""``/api/dandisets/{id}/versions/``."""
+"""``/api/dandisets/{id}/versions/``: list, metadata, info, draft updates, publish, manifests."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
+from starlette.responses import Response
 
 from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
+from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls, external_base
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.routes._util import JSON
-from neuropil.services import versions
+from neuropil.api.streaming import ObjectResponse
+from neuropil.errors import BadRequest
+from neuropil.services import manifests, publish, versions
 from neuropil.services.context import Context
+from neuropil.services.dandisets import load_infos
 from neuropil.services.metadata import version_metadata
 from neuropil.services.urls import Urls
+from neuropil.storage import LocalBlobStore
 
 router = APIRouter(prefix="/api/dandisets/{identifier}/versions")
 
 
 def _metadata(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any]:
     return version_metadata(
-        view.version,
-        view.info.dandiset,
-        urls,
-        instance_name=ctx.settings.instance_name,
-        asset_count=view.stats.asset_count,
-        size=view.stats.size,
+        view.version, view.info.dandiset, urls, instance_name=ctx.settings.instance_name
     )
 
 
 def _info(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any]:
-    return serializers.version_info(view.version, view.stats, view.info, _metadata(ctx, view, urls))
+    return serializers.version_info(
+        view.version, view.stats, view.info, _metadata(ctx, view, urls), view.asset_errors
+    )
 
 
 @router.get("/", summary="Versions of a dandiset")
@@ -61,7 +63,9 @@ def get_version(
 def version_info(
     identifier: str, version: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> JSON:
-    view = versions.get_version(ctx, user=user, identifier=identifier, version=version)
+    view = versions.get_version(
+        ctx, user=user, identifier=identifier, version=version, with_errors=True
+    )
     return JSON(_info(ctx, view, urls))
 
 
@@ -83,3 +87,78 @@ def update_version(
         metadata=body.get("metadata"),
     )
     return JSON(_info(ctx, view, urls))
+
+
+@router.delete("/{version}/", status_code=204, summary="Delete a version (always refused)")
+def delete_version(identifier: str, version: str, ctx: Ctx, user: CurrentUser) -> Response:
+    versions.delete_version(ctx, user=user, identifier=identifier, version=version)
+    return Response(status_code=204)  # pragma: no cover - delete_version always raises
+
+
+def _release_notes(request: Request, body: Any) -> object:
+    """DANDI's body ``{"release_notes": ...}``; also ``{"releaseNotes": ...}`` (the metadata
+    field's name) and ``?release_notes=``. No body means no notes."""
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest("The publish body must be a JSON object {'release_notes': ...}.")
+    for key in ("release_notes", "releaseNotes"):
+        if body and key in body:
+            return body[key]
+    return request.query_params.get("release_notes")
+
+
+@router.post("/{version}/publish/", status_code=202, summary="Publish the draft (202; a job)")
+def publish_version(
+    request: Request,
+    identifier: str,
+    version: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    body: Any = Body(None),
+) -> JSON:
+    """Lock the draft and queue the publish job. DANDI answers 202 with no body; this
+    answers 202 with the draft (status ``Publishing``), which clients ignore."""
+    dandiset, draft = publish.request_publish(
+        ctx,
+        user=user,
+        identifier=identifier,
+        version=version,
+        release_notes=_release_notes(request, body),
+        base_url=external_base(request, ctx),
+    )
+    with ctx.db.read() as s:
+        info = load_infos(s, [dandiset])[0]
+    return JSON(serializers.version_full(draft, info.stats_for(draft), info), status_code=202)
+
+
+def _manifest(
+    request: Request, identifier: str, version: str, name: str, ctx: Context, user: Any
+) -> ObjectResponse:
+    key, obj = manifests.find(ctx, user=user, identifier=identifier, version=version, name=name)
+    store = ctx.store
+    return ObjectResponse(
+        size=obj.size,
+        etag=obj.etag,
+        modified=obj.modified,
+        range_header=request.headers.get("range"),
+        head=request.method == "HEAD",
+        path=store.local_path(key) if isinstance(store, LocalBlobStore) else None,
+        reader=lambda r: store.read(key, r),
+        content_type=manifests.MANIFESTS[name],
+        if_none_match=request.headers.get("if-none-match"),
+    )
+
+
+@router.api_route(
+    "/{version}/manifests/{name}", methods=["GET", "HEAD"], summary="A manifest of a version"
+)
+def get_manifest(
+    request: Request, identifier: str, version: str, name: str, ctx: Ctx, user: CurrentUser
+) -> ObjectResponse:
+    return _manifest(request, identifier, version, name, ctx, user)
+
+
+@router.api_route("/{version}/manifests/{name}/", methods=["GET", "HEAD"], include_in_schema=False)
+def get_manifest_slash(
+    request: Request, identifier: str, version: str, name: str, ctx: Ctx, user: CurrentUser
+) -> ObjectResponse:
+    return _manifest(request, identifier, version, name, ctx, user)

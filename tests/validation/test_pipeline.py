@@ -1,4 +1,5 @@
-"""``validate_files``: the one validation shared by ``upload`` and ``validate``."""
+"""``validate_files``: the one validation shared by ``upload`` and ``validate`` (paths, layout,
+readability, the first content checks)."""
 
 from __future__ import annotations
 

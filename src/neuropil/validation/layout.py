@@ -1,29 +1,18 @@
-"""The one validation pipeline, shared by ``neuropil upload`` and ``neuropil validate``.
+"""Checks that need no file content: the asset path, readability, DANDI's organized layout.
 
-The official client validates differently in ``dandi validate`` and ``dandi upload`` and shows
-only an error count when upload refuses a file (dandi-cli #1185, #780). Here both commands
-call :func:`validate_files`, and every :class:`Finding` names the file and says what to fix.
-
-Checks so far: the asset path is one the archive accepts, the file is readable, an ``.nwb``
-file opens as HDF5 and carries ``nwb_version``, and ``.nwb`` files follow DANDI's organized
-layout (``sub-<label>/sub-<label>[_ses-<label>][_<entity>-<label>...][_<modalities>].nwb``),
-with the official client's error ids. Content checks (pynwb, nwbinspector, dandischema)
-belong here too, so upload and validate can never disagree.
+The layout rules and their error ids are the official client's (``dandi/organize.py``,
+dandi-client.md §2); the messages say how to fix the path.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 from neuropil.core.paths import validate_asset_path
 from neuropil.errors import InvalidPath
-
-Severity = Literal["ERROR", "WARNING", "HINT"]
+from neuropil.validation.findings import Finding
 
 #: A label in a DANDI file name: anything but separators and characters unsafe in paths.
 LABEL = r"[^_*\\/<>:|\"'?%@;.]+"
@@ -46,70 +35,17 @@ ORGANIZE_HINT = "`dandi organize` names files this way from their NWB metadata"
 BIDS_MARKER = "dataset_description.json"
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem with one file: ``path`` is the asset path (relative to the dandiset)
-    when the file is inside the dandiset, else the path as given."""
-
-    path: str
-    severity: Severity
-    id: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"[{self.id}] {self.path} — {self.message}"
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == "ERROR"
+def outside_dandiset(path: Path, root: Path) -> Finding:
+    return Finding(
+        str(path),
+        "ERROR",
+        "DANDI.NO_DANDISET_FOUND",
+        f"{path} is not inside the dandiset at {root}; move it there or upload "
+        "from the dandiset that contains it.",
+    )
 
 
-def validate_files(paths: Iterable[Path | str], *, dandiset_root: Path | str) -> list[Finding]:
-    """Validate each file in ``paths`` as an asset of the dandiset at ``dandiset_root``.
-
-    Returns every finding (no exception for a bad file), in the order of ``paths``.
-    """
-    root = Path(os.path.abspath(dandiset_root))
-    findings: list[Finding] = []
-    for path in paths:
-        findings.extend(_validate_one(Path(os.path.abspath(path)), root))
-    return findings
-
-
-def errors_by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """The ERROR findings grouped by path (files that ``validation="require"`` refuses)."""
-    out: dict[str, list[Finding]] = {}
-    for f in findings:
-        if f.is_error:
-            out.setdefault(f.path, []).append(f)
-    return out
-
-
-def _validate_one(path: Path, root: Path) -> list[Finding]:
-    try:
-        asset_path = path.relative_to(root).as_posix()
-    except ValueError:
-        return [
-            Finding(
-                str(path),
-                "ERROR",
-                "DANDI.NO_DANDISET_FOUND",
-                f"{path} is not inside the dandiset at {root}; move it there or upload "
-                "from the dandiset that contains it.",
-            )
-        ]
-    findings = _check_asset_path(asset_path)
-    readable = _check_readable(path, asset_path)
-    findings.extend(readable)
-    if asset_path.endswith(".nwb"):
-        if not readable:
-            findings.extend(_check_nwb_file(path, asset_path))
-        if not _in_bids_dataset(path, root):
-            findings.extend(check_organized_path(asset_path))
-    return findings
-
-
-def _check_asset_path(asset_path: str) -> list[Finding]:
+def check_asset_path(asset_path: str) -> list[Finding]:
     try:
         validate_asset_path(asset_path)
     except InvalidPath as exc:
@@ -124,7 +60,7 @@ def _check_asset_path(asset_path: str) -> list[Finding]:
     return []
 
 
-def _check_readable(path: Path, asset_path: str) -> list[Finding]:
+def check_readable(path: Path, asset_path: str) -> list[Finding]:
     if path.is_symlink() and not path.exists():
         return [
             Finding(
@@ -153,41 +89,7 @@ def _check_readable(path: Path, asset_path: str) -> list[Finding]:
     return []
 
 
-def _check_nwb_file(path: Path, asset_path: str) -> list[Finding]:
-    """Open the file with h5py and read the ``nwb_version`` an NWB file must carry."""
-    import h5py  # imported here: it is slow to import and only NWB files need it
-
-    try:
-        with h5py.File(path, "r") as f:
-            version = f.attrs.get("nwb_version")
-            if version is None and "nwb_version" in f:  # NWB 1.x kept it in a dataset
-                version = f["nwb_version"][()]
-    except Exception as exc:  # h5py raises OSError, but corrupt files raise others too
-        return [
-            Finding(
-                asset_path,
-                "ERROR",
-                "NWB.CANNOT_OPEN",
-                f"{path} cannot be opened as an HDF5 file ({exc}); an .nwb file must be "
-                "HDF5 written by pynwb or MatNWB. Is it truncated or in another format?",
-            )
-        ]
-    if isinstance(version, bytes):
-        version = version.decode(errors="replace")
-    if version is None or not str(version).strip():
-        return [
-            Finding(
-                asset_path,
-                "ERROR",
-                "NWB.MISSING_NWB_VERSION",
-                f"{path} is HDF5 but has no 'nwb_version' attribute at its root, so it is not "
-                "an NWB file; write it with pynwb or MatNWB.",
-            )
-        ]
-    return []
-
-
-def _in_bids_dataset(path: Path, root: Path) -> bool:
+def in_bids_dataset(path: Path, root: Path) -> bool:
     """Whether a folder between the file and the dandiset root starts a BIDS dataset."""
     for folder in path.parents:
         if (folder / BIDS_MARKER).is_file():
