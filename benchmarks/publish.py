@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+from tests.support.dandisets import publishable_metadata
 
 from benchmarks.common import NeuropilServer, Workspace, log
 
@@ -37,18 +38,7 @@ POLL = 0.02
 VALID_TARGETS = {10: 2.0, 10_000: 30.0}
 PUBLISH_TARGETS = {10_000: 10.0}
 
-METADATA: dict[str, Any] = {
-    "description": "The publish benchmark's dandiset.",
-    "license": ["spdx:CC-BY-4.0"],
-    "contributor": [
-        {
-            "schemaKey": "Person",
-            "name": "Doe, Jane",
-            "email": "jane.doe@example.org",
-            "roleName": ["dcite:Author", "dcite:ContactPerson"],
-        }
-    ],
-}
+METADATA = publishable_metadata("The publish benchmark's dandiset.")
 
 
 def _client(api_url: str, token: str) -> httpx.Client:

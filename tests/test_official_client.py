@@ -31,6 +31,7 @@ from dandi.support.digests import get_dandietag
 
 from neuropil import demo
 from tests.conftest import Archive
+from tests.support.dandisets import publishable_metadata
 from tests.support.nwb import NwbSet, make_organized_set, sha256_file, stage_dandiset
 from tests.support.server import ServerProcess
 
@@ -43,18 +44,7 @@ DANDI_CLI = [
 SERIES = "acquisition/ElectricalSeries/data"
 BLOCK = 64 * 1024
 
-METADATA: dict[str, Any] = {
-    "description": "A dandiset made by the official client in neuropil's tests.",
-    "license": ["spdx:CC-BY-4.0"],
-    "contributor": [
-        {
-            "schemaKey": "Person",
-            "name": "Doe, Jane",
-            "email": "jane.doe@example.org",
-            "roleName": ["dcite:Author", "dcite:ContactPerson"],
-        }
-    ],
-}
+METADATA = publishable_metadata("A dandiset made by the official client in neuropil's tests.")
 
 
 # -- fixtures ----------------------------------------------------------------------------------

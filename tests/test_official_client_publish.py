@@ -8,27 +8,16 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from dandi.dandiapi import DandiAPIClient
 
 from tests.conftest import Archive
+from tests.support.dandisets import publishable_metadata
 from tests.support.nwb import NwbSet, make_organized_set, sha256_file, stage_dandiset
 from tests.test_official_client import DandiCli
 
-METADATA: dict[str, Any] = {
-    "description": "Published by the official client in neuropil's tests.",
-    "license": ["spdx:CC0-1.0"],
-    "contributor": [
-        {
-            "schemaKey": "Person",
-            "name": "Doe, Jane",
-            "email": "jane.doe@example.org",
-            "roleName": ["dcite:Author", "dcite:ContactPerson"],
-        }
-    ],
-}
+METADATA = publishable_metadata("Published by the official client in neuropil's tests.")
 
 
 @pytest.fixture(scope="module")

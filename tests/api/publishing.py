@@ -14,21 +14,9 @@ from tests.api.helpers import (
     upload_blob,
     wait_for,
 )
+from tests.support.dandisets import publishable_metadata
 
-#: Everything a draft needs to validate as a publishable dandiset (besides its assets).
-DANDISET_METADATA: dict[str, Any] = {
-    "description": "A dandiset made by neuropil's publishing tests.",
-    "license": ["spdx:CC-BY-4.0"],
-    "contributor": [
-        {
-            "schemaKey": "Person",
-            "name": "Doe, Jane",
-            "email": "jane.doe@example.org",
-            "roleName": ["dcite:Author", "dcite:ContactPerson"],
-            "includeInCitation": True,
-        }
-    ],
-}
+DANDISET_METADATA = publishable_metadata("A dandiset made by neuropil's publishing tests.")
 
 
 def asset_metadata(**extra: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from neuropil.client.archive import Archive
 from neuropil.client.instances import discover, host_port
 from neuropil.client.tokens import TOKENS_FILE
 from tests.conftest import Archive as Server
+from tests.support.client_env import isolate_client
 from tests.support.dandisets import TREE, Seeded, add_asset, seed, tree_of
 from tests.support.nwb import write_dandiset_yaml
 
@@ -35,12 +36,7 @@ DANDI_CLI = [
 @pytest.fixture(autouse=True)
 def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config dir of our own, no keyring, nothing from the user's environment."""
-    config = tmp_path / "config"
-    monkeypatch.setenv("NEUROPIL_CONFIG_DIR", str(config))
-    monkeypatch.setenv("NEUROPIL_KEYRING", "0")
-    for var in ("NEUROPIL_URL", "NEUROPIL_API_KEY", "DANDI_INSTANCE", "DANDI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    return config
+    return isolate_client(monkeypatch, tmp_path / "config")
 
 
 @pytest.fixture(scope="module")

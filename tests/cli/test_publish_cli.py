@@ -12,6 +12,7 @@ from neuropil.cli.main import cli
 from neuropil.client.archive import Archive
 from neuropil.client.publishing import MetadataRejected, NotPublishable
 from tests.conftest import Archive as Server
+from tests.support.client_env import isolate_client
 from tests.support.nwb import NwbSet, make_organized_set, stage_dandiset
 
 PUBLISHABLE = {
@@ -31,10 +32,7 @@ PUBLISHABLE = {
 
 @pytest.fixture(autouse=True)
 def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEUROPIL_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("NEUROPIL_KEYRING", "0")
-    for var in ("NEUROPIL_URL", "NEUROPIL_API_KEY", "DANDI_INSTANCE", "DANDI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
+    isolate_client(monkeypatch, tmp_path / "config")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from neuropil.client.transport import Transport
 from neuropil.client.urls import Target
 from neuropil.errors import BadRequest, NotAuthenticated, NotFound
 from tests.conftest import Archive as Server
+from tests.support.client_env import isolate_client
 from tests.support.dandisets import METADATA, TREE, Seeded, add_asset, seed, tree_of
 from tests.support.nwb import write_dandiset_yaml
 
@@ -25,10 +26,7 @@ from tests.support.nwb import write_dandiset_yaml
 @pytest.fixture(autouse=True)
 def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No user config, no keyring, no token or default instance from the environment."""
-    monkeypatch.setenv("NEUROPIL_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("NEUROPIL_KEYRING", "0")
-    for var in ("NEUROPIL_URL", "NEUROPIL_API_KEY", "DANDI_INSTANCE", "DANDI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
+    isolate_client(monkeypatch, tmp_path / "config")
 
 
 @pytest.fixture(scope="module")

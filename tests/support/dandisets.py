@@ -20,18 +20,27 @@ TREE: dict[str, int] = {
     "sub-02/sub-02_ses-a.nwb": 10_000,
     "sub-02/extra/notes.txt": 300,
 }
-METADATA: dict[str, Any] = {
-    "description": "Seeded by neuropil's client tests.",
-    "license": ["spdx:CC-BY-4.0"],
-    "contributor": [
-        {
-            "schemaKey": "Person",
-            "name": "Doe, Jane",
-            "email": "jane.doe@example.org",
-            "roleName": ["dcite:Author", "dcite:ContactPerson"],
-        }
-    ],
-}
+
+
+def publishable_metadata(description: str) -> dict[str, Any]:
+    """Everything a draft needs besides its assets to validate as a publishable dandiset
+    (``name`` is set separately): DANDI's minimal description, license and contributor."""
+    return {
+        "description": description,
+        "license": ["spdx:CC-BY-4.0"],
+        "contributor": [
+            {
+                "schemaKey": "Person",
+                "name": "Doe, Jane",
+                "email": "jane.doe@example.org",
+                "roleName": ["dcite:Author", "dcite:ContactPerson"],
+                "includeInCitation": True,
+            }
+        ],
+    }
+
+
+METADATA = publishable_metadata("Seeded by neuropil's client tests.")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from neuropil.cli.main import cli
 from neuropil.client.archive import Archive
 from tests.conftest import Archive as Server
+from tests.support.client_env import isolate_client
 from tests.support.nwb import write_dandiset_yaml
 from tests.validation.cases import CASES
 
@@ -34,10 +35,7 @@ STAGED = (
 
 @pytest.fixture(autouse=True)
 def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEUROPIL_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("NEUROPIL_KEYRING", "0")
-    for var in ("NEUROPIL_URL", "NEUROPIL_API_KEY", "DANDI_INSTANCE", "DANDI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
+    isolate_client(monkeypatch, tmp_path / "config")
 
 
 def run(*args: str) -> Result:
