@@ -13,18 +13,20 @@ processes share it safely. A cache that cannot be opened is simply not used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
-from neuropil.core.digests import EtagHasher
+from neuropil.core.digests import Part, etag_from_part_md5s, parts_for_size
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,39 @@ def default_cache_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_cache_dir("neuropil"))
 
 
-def compute_digest(path: Path, size: int) -> Digest:
-    """Read ``path`` once and compute its dandi-etag and part md5s."""
-    hasher = EtagHasher(size)
-    with path.open("rb") as f:
-        while block := f.read(READ_BLOCK):
-            hasher.update(block)
-    # A file that grew or shrank since it was stat'ed makes EtagHasher raise: good.
-    return Digest(hasher.etag(), tuple(hasher.part_md5s), size)
+def compute_digest(path: Path, size: int, *, threads: int | None = None) -> Digest:
+    """Read ``path`` once and compute its dandi-etag and part md5s.
+
+    Parts are independent md5s, so a multi-part file is hashed by several threads at once
+    (``hashlib`` releases the GIL), one part each: the first file of an upload starts
+    sending that much sooner. A file that changes size while it is read raises ``ValueError``.
+    """
+    parts = parts_for_size(size)
+    workers = min(len(parts), threads or min(4, os.cpu_count() or 1))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if workers <= 1:
+            md5s = [_part_md5(fd, p) for p in parts]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest") as pool:
+                md5s = list(pool.map(lambda p: _part_md5(fd, p), parts))
+        if os.fstat(fd).st_size != size:
+            raise ValueError(f"{path} changed size while it was hashed")
+    finally:
+        os.close(fd)
+    return Digest(etag_from_part_md5s(md5s), tuple(md5s), size)
+
+
+def _part_md5(fd: int, part: Part) -> str:
+    h = hashlib.md5()
+    offset, end = part.offset, part.offset + part.size
+    while offset < end:
+        block = os.pread(fd, min(READ_BLOCK, end - offset), offset)
+        if not block:
+            raise ValueError(f"the file ended at byte {offset}, before its declared size")
+        h.update(block)
+        offset += len(block)
+    return h.hexdigest()
 
 
 class DigestCache:
