@@ -4,6 +4,7 @@ python -m benchmarks                      # everything, full sizes
 python -m benchmarks --quick              # smoke run: small blob, 5,000 assets
 python -m benchmarks --only download      # or: --only listing, --only transfer, --only publish
 python -m benchmarks --only streaming     # NWB streaming: neuropil vs remfile, fsspec, LINDI
+python -m benchmarks --only search        # search + page renders, 10,000 dandisets / 1M assets
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import download, listing, publish, streaming, transfer
+from benchmarks import download, listing, publish, search, streaming, transfer
 from benchmarks.common import REPO, Workspace, environment, loadavg, log, table
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -47,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=["download", "listing", "transfer", "publish", "streaming"],
+        choices=["download", "listing", "transfer", "publish", "streaming", "search"],
         action="append",
         help="run only this benchmark (repeatable)",
     )
@@ -105,7 +106,7 @@ def _fmt_ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["download", "listing", "transfer", "publish", "streaming"])
+    only = set(args.only or ["download", "listing", "transfer", "publish", "streaming", "search"])
     size_mib = args.size_mib or (128 if args.quick else 1024)
     dl_reps = args.download_reps or (3 if args.quick else 5)
     n_assets = args.assets or (5_000 if args.quick else 100_000)
@@ -180,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 log(f"streaming benchmark failed: {exc!r}")
                 report["benchmarks"]["streaming"] = {"error": repr(exc)}
+        if "search" in only:
+            try:
+                res = search.run(ws, quick=args.quick)
+                report["benchmarks"]["search"] = res
+                rows += search.rows(res)
+            except Exception as exc:
+                failed = True
+                log(f"search benchmark failed: {exc!r}")
+                report["benchmarks"]["search"] = {"error": repr(exc)}
     report["environment"]["loadavg_end"] = loadavg()
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -203,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         print(publish.LEGEND)
     if "streaming" in only:
         print(streaming.LEGEND)
+    if "search" in only:
+        print(search.LEGEND)
     print(
         f"Load average at start {report['environment']['loadavg_start']}, "
         f"at end {report['environment']['loadavg_end']} "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,51 @@ def _env_float(name: str, default: float) -> float:
 #: built from other values could never validate, so such settings are refused at start.
 INSTANCE_NAME_PATTERN = re.compile(r"[A-Z][-A-Z]*")
 DOI_PREFIX_PATTERN = re.compile(r"10\.\d{4,}")
+
+
+#: The placeholders a viewer's URL template may use (see ``NEUROPIL_VIEWERS``).
+VIEWER_FIELDS = frozenset({"url", "asset_id", "dandiset", "version", "path"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """An external viewer the file browser links to ("Open with ...")."""
+
+    name: str
+    url_template: str
+
+
+def parse_viewers(text: str) -> list[Viewer]:
+    """``NEUROPIL_VIEWERS``: a JSON list of ``{"name", "url_template"}`` objects.
+
+    Refused at start with a message naming the bad entry, so a typo never shows up as a
+    broken link on every file page.
+    """
+    if not text.strip():
+        return []
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"NEUROPIL_VIEWERS is not valid JSON: {exc}") from exc
+    if not isinstance(items, list):
+        raise ValueError("NEUROPIL_VIEWERS must be a JSON list of {name, url_template} objects.")
+    viewers = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) and item.get(k) for k in ("name", "url_template")
+        ):
+            raise ValueError(
+                f"NEUROPIL_VIEWERS[{i}] needs non-empty string 'name' and 'url_template'."
+            )
+        fields = {f for _, f, _, _ in string.Formatter().parse(item["url_template"]) if f}
+        unknown = fields - VIEWER_FIELDS
+        if unknown:
+            raise ValueError(
+                f"NEUROPIL_VIEWERS[{i}] ({item['name']}) uses unknown placeholders "
+                f"{sorted(unknown)}; use {sorted(VIEWER_FIELDS)}."
+            )
+        viewers.append(Viewer(item["name"], item["url_template"]))
+    return viewers
 
 
 @dataclass
@@ -77,6 +124,10 @@ class Settings:
     default_page_size: int = 100
     secret_key: str | None = field(
         default_factory=lambda: os.environ.get("NEUROPIL_SECRET_KEY") or None
+    )
+    #: External viewers offered on file pages ("Open with ..."), from ``NEUROPIL_VIEWERS``.
+    viewers: list[Viewer] = field(
+        default_factory=lambda: parse_viewers(os.environ.get("NEUROPIL_VIEWERS", ""))
     )
 
     def __post_init__(self) -> None:

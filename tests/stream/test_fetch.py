@@ -74,18 +74,62 @@ def test_near_ranges_share_a_request_and_far_ones_run_concurrently(
     fetcher.close()
 
 
-def test_a_large_read_is_split_into_parallel_pieces(
+def test_a_contiguous_run_is_one_request(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    """Runs below ``split_min`` (64 MiB) are not cut: one request per coalesced run."""
+    fetcher = HttpFetcher(site.url("blob.bin", proxy), transport)
+    fetcher.fetch([R(0, 1)])
+    proxy.reset()
+    chunks = [R(start, min(start + MiB, BLOB_SIZE)) for start in range(0, BLOB_SIZE, MiB)]
+    data = site.local["blob.bin"].read_bytes()
+    assert fetcher.fetch(chunks) == [data[r.start : r.stop] for r in chunks]
+    assert [s.range for s in proxy.requests] == [f"bytes=0-{BLOB_SIZE - 1}"]
+    assert fetcher.stats.bytes == BLOB_SIZE + 1
+    fetcher.close()
+
+
+def test_a_very_large_run_can_be_split_into_parallel_pieces(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    fetcher = HttpFetcher(
+        site.url("blob.bin", proxy), transport, split_min=8 * MiB, split_size=4 * MiB
+    )
+    fetcher.fetch([R(0, 1)])
+    proxy.reset()
+    whole = R(0, BLOB_SIZE)
+    got: list[tuple[int, bytes]] = []
+    assert fetcher.fetch([whole], lambda i, d: got.append((i, d))) == [
+        site.local["blob.bin"].read_bytes()
+    ]
+    assert got == [(0, site.local["blob.bin"].read_bytes())]  # across pieces: once, at the end
+    assert {s.range for s in proxy.requests} == {
+        f"bytes={i * 4 * MiB}-{min((i + 1) * 4 * MiB, BLOB_SIZE) - 1}" for i in range(4)
+    }
+    assert fetcher.stats.bytes == BLOB_SIZE + 1
+    fetcher.close()
+
+
+def test_ranges_are_handed_out_while_their_run_still_streams(
     site: Site, proxy: StreamProxy, transport: Transport
 ) -> None:
     fetcher = HttpFetcher(site.url("blob.bin", proxy), transport)
     fetcher.fetch([R(0, 1)])
     proxy.reset()
-    whole = R(0, BLOB_SIZE)
-    assert fetcher.fetch([whole]) == [site.local["blob.bin"].read_bytes()]
-    assert {s.range for s in proxy.requests} == {
-        f"bytes={i * 4 * MiB}-{min((i + 1) * 4 * MiB, BLOB_SIZE) - 1}" for i in range(4)
-    }
-    assert fetcher.stats.bytes == BLOB_SIZE + 1
+    data = site.local["blob.bin"].read_bytes()
+    chunks = [R(start, min(start + MiB, BLOB_SIZE)) for start in range(0, BLOB_SIZE, MiB)]
+    chunks.reverse()  # handed out in the order the bytes arrive, whatever the order asked
+    seen: list[tuple[int, int]] = []  # (range, body bytes counted when it was handed out)
+
+    def ready(i: int, chunk: bytes) -> None:
+        assert chunk == data[chunks[i].start : chunks[i].stop]
+        seen.append((i, fetcher.stats.bytes))
+
+    assert fetcher.fetch(chunks, ready) == [data[r.start : r.stop] for r in chunks]
+    assert [i for i, _ in seen] == list(reversed(range(len(chunks))))
+    # A body's bytes are counted once it is complete: the first ranges came before that.
+    assert seen[0][1] == 1
+    assert len(proxy.requests) == 1
     fetcher.close()
 
 
@@ -245,3 +289,21 @@ def test_the_token_goes_to_the_api_only() -> None:
         assert "Authorization" not in other._headers(other.url, R(0, 10))
         fetcher.close()
         other.close()
+
+
+def test_without_workers_requests_go_out_in_turn_from_the_caller(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    """RemoteFile's mode: h5py holds its lock while it waits for a read (see RemoteFile)."""
+    import threading
+
+    fetcher = HttpFetcher(site.url("blob.bin", proxy), transport, max_workers=0)
+    fetcher.fetch([R(0, 1)])
+    proxy.reset()
+    far = [R(i * MiB, i * MiB + 1000) for i in range(1, 5)]
+    threads: set[str] = set()
+    got = fetcher.fetch(far, lambda i, d: threads.add(threading.current_thread().name))
+    assert got == [local(site, "blob.bin", r) for r in far]
+    assert len(proxy.requests) == 4 and proxy.max_in_flight == 1
+    assert threads == {threading.current_thread().name}
+    fetcher.close()

@@ -176,11 +176,8 @@ def test_without_an_index_it_falls_back_to_remote_file(site: Site, proxy: Stream
         assert nwbfile.acquisition["ElectricalSeries"].data.shape == (40000, 16)
     finally:
         nwbfile.read_io.close()
-    with (
-        neuropil.Archive(proxy.url) as archive,  # an asset without an index
-        archive.asset(site.asset_ids["demo.nwb"]).open() as f,
-    ):
-        assert isinstance(f, RemoteHdf5File)
+    # Assets: the server indexes every HDF5 blob, so an asset falls back only while its
+    # index is built or when it has none (tests/index/test_server_index.py).
 
 
 def test_bad_input_is_refused_clearly(site: Site, proxy: StreamProxy, tmp_path: Path) -> None:
@@ -202,3 +199,68 @@ def test_a_changed_blob_is_detected(site: Site, indexed: Indexed, proxy: StreamP
         proxy.etag = '"something-else"'
         with pytest.raises(BlobChanged):
             f[SERIES][20000]
+
+
+def test_a_whole_series_is_one_request_decoded_as_it_streams(
+    site: Site, indexed: Indexed, proxy: StreamProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every chunk of the series lies in one run of the file: one request, and each chunk
+    is decoded on the pool as soon as its bytes are in (the threshold is lowered so the
+    small demo file takes the path large reads take)."""
+    from neuropil.index.h5 import _file
+
+    monkeypatch.setattr(_file, "_PARALLEL_DECODE_BYTES", 0)
+    selections = [np.s_[:], np.s_[100:39000, 3:9], np.s_[5::7, 2], np.s_[[5, 20000, 39999], :]]
+    with neuropil.open(indexed.index_url) as f, h5py.File(site.local["demo.nwb"]) as h5:
+        proxy.reset()
+        for sel in selections:
+            np.testing.assert_array_equal(f[SERIES][sel], h5[SERIES][sel])
+        store = [s for s in proxy.requests if s.path.startswith("/store/")]
+        refs = _chunk_refs(indexed.index, list(range(5)))
+        first, last = refs[0], refs[-1]
+        assert [s.range for s in store] == [f"bytes={first[1]}-{last[1] + last[2] - 1}"]
+        assert f.stats.bytes == sum(size for _, _, size in refs)
+        assert f.stats.cache_hits == 5 + 5 + 3  # the later reads: all from the cache
+
+
+def test_chunks_are_handed_out_before_their_request_ends(
+    site: Site, indexed: Indexed, proxy: StreamProxy
+) -> None:
+    from neuropil.index._sources import HttpSource
+    from neuropil.index._store import ChunkStore
+
+    refs = {f"c{i}": ref for i, ref in enumerate(_chunk_refs(indexed.index, list(range(5))))}
+    cache = MemoryCache()
+    with Transport(proxy.api_url) as t:
+        templates = indexed.index["templates"]
+        assert isinstance(templates, dict)
+        store = ChunkStore(templates, lambda url: HttpSource(url, t, cache), cache=cache)
+        store.load({"c0": refs["c0"]})  # learns the blob URL and size
+        proxy.reset()
+        seen: list[tuple[str, int]] = []
+        rest = {k: v for k, v in refs.items() if k != "c0"}
+        got = store.load(rest, lambda key, data: seen.append((key, store.stats.bytes)))
+        store.close()
+    assert [key for key, _ in seen] == ["c1", "c2", "c3", "c4"]
+    # A body's bytes are counted when it is complete: c1..c3 came while it streamed.
+    assert all(counted == refs["c0"][2] for _, counted in seen[:3])
+    assert len(proxy.requests) == 1
+    with site.local["demo.nwb"].open("rb") as local:
+        for key, (_, offset, size) in rest.items():
+            local.seek(offset)
+            assert got[key] == local.read(size)
+
+
+def test_the_chunk_cache_bound_holds_while_reading(
+    site: Site, indexed: Indexed, proxy: StreamProxy
+) -> None:
+    sizes = [size for _, _, size in _chunk_refs(indexed.index, list(range(5)))]
+    bound = max(sizes) * 2  # room for two of the five chunks
+    cache = MemoryCache(bound)
+    with (
+        neuropil.open(indexed.index_url, cache=cache) as f,
+        h5py.File(site.local["demo.nwb"]) as h5,
+    ):
+        for sel in (np.s_[:], np.s_[30000:], np.s_[:20000]):
+            np.testing.assert_array_equal(f[SERIES][sel], h5[SERIES][sel])
+            assert cache.used <= bound and len(cache) <= 2

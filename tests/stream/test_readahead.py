@@ -55,7 +55,20 @@ def test_min_blocks_is_kept_after_a_jump() -> None:
     assert policy.advise(100, 100) == 2
 
 
-@pytest.mark.parametrize("kwargs", [{"max_blocks": 1, "min_blocks": 2}, {"factor": 0.5}])
+def test_a_miss_near_the_last_fetch_grows_the_window() -> None:
+    """Metadata of one HDF5 object lies in a few nearby blocks, read out of order."""
+    policy = ReadAhead(max_blocks=64, near_blocks=4)
+    assert policy.advise(100, 100) == 0  # blocks 100..100
+    assert policy.advise(103, 103) == 1  # 2 past the last fetch: near, grows
+    assert policy.advise(99, 99) == 2  # just before it: near too
+    assert policy.advise(500, 500) == 0  # far: a jump
+    assert ReadAhead(max_blocks=64).advise(0, 0) == 0
+    assert not ReadAhead(max_blocks=64).near(3)  # nothing fetched yet, nothing is near
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"max_blocks": 1, "min_blocks": 2}, {"factor": 0.5}, {"near_blocks": -1}]
+)
 def test_bad_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         ReadAhead(**kwargs)  # type: ignore[arg-type]

@@ -153,10 +153,12 @@ def test_a_stream_ramps_up_and_a_jump_fetches_only_what_it_needs(
     site: Site, proxy: StreamProxy, transport: Transport
 ) -> None:
     local = site.local["blob.bin"].read_bytes()
-    reads = BLOB_SIZE // DEFAULT_BLOCK_SIZE + 1
+    bs = 64 << 10
+    reads = BLOB_SIZE // bs + 1
     cache = MemoryCache(4 * MiB)  # read-ahead stays within half of it: 32 blocks
-    with RemoteFile(site.url("blob.bin", proxy), cache=cache, transport=transport) as f:
-        assert b"".join(f.read(DEFAULT_BLOCK_SIZE) for _ in range(reads)) == local
+    url = site.url("blob.bin", proxy)
+    with RemoteFile(url, cache=cache, transport=transport, block_size=bs) as f:
+        assert b"".join(f.read(bs) for _ in range(reads)) == local
         # 193 blocks in windows of 1, 2, 4, ... 32 blocks: 13 requests, not 193.
         assert len(proxy.ranged()) <= 13
         assert f.stats.bytes == BLOB_SIZE
@@ -297,3 +299,45 @@ def test_retries_are_invisible_to_the_reader(
         f.seek(3 * MiB)
         assert f.read(200_000) == local[3 * MiB : 3 * MiB + 200_000]
         assert f.stats.retries == 3
+
+
+def test_a_large_read_is_fetched_exactly_in_one_request(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    """h5py reading a whole chunk: no blocks, no read-ahead, not one byte more."""
+    local = site.local["blob.bin"].read_bytes()
+    with RemoteFile(site.url("blob.bin", proxy), transport=transport) as f:
+        proxy.reset()
+        before = f.stats.bytes
+        start, size = 3 * MiB + 17, 2 * MiB + 5
+        for pos in (start, start + size):  # two "chunks" one after the other
+            f.seek(pos)
+            assert f.read(size) == local[pos : pos + size]
+        assert [s.range for s in proxy.requests] == [
+            f"bytes={pos}-{pos + size - 1}" for pos in (start, start + size)
+        ]
+        assert f.stats.bytes - before == 2 * size
+        f.seek(start)  # the same "chunk" again: the cache holds it as one entry
+        assert f.read(size) == local[start : start + size]
+        assert len(proxy.requests) == 2
+        # Small reads still go through blocks: one block for a read inside one.
+        proxy.reset()
+        f.seek(MiB + 5)
+        assert f.read(100) == local[MiB + 5 : MiB + 105]
+        assert [s.range for s in proxy.requests] == [f"bytes={MiB}-{MiB + DEFAULT_BLOCK_SIZE - 1}"]
+
+
+def test_a_read_in_the_tail_fetches_through_to_the_end(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    """HDF5 keeps most of an NWB file's metadata at its end: one request serves it all."""
+    local = site.local["blob.bin"].read_bytes()
+    with RemoteFile(site.url("blob.bin", proxy), transport=transport) as f:
+        proxy.reset()
+        for pos in (BLOB_SIZE - 300_000, BLOB_SIZE - 100, BLOB_SIZE - 450_000):
+            f.seek(pos)
+            assert f.read(50) == local[pos : pos + 50]
+        first = (BLOB_SIZE - 300_000) // DEFAULT_BLOCK_SIZE * DEFAULT_BLOCK_SIZE
+        ranges = [s.range for s in proxy.requests]
+        assert ranges[0] == f"bytes={first}-{BLOB_SIZE - 1}"
+        assert len(ranges) == 2  # the last read lies before the first one's block

@@ -10,9 +10,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neuropil import __version__
 from neuropil.api import errors
-from neuropil.api.routes import assets, auth, dandisets, info, store, uploads, versions
+from neuropil.api.routes import assets, auth, dandisets, info, search, store, uploads, versions
 from neuropil.api.routes.upload_resume import router as upload_resume_router
 from neuropil.services.context import Context
+from neuropil.web import install as install_web
 
 
 class TrailingSlash:
@@ -73,6 +74,8 @@ def create_app(ctx: Context, *, lifespan_hooks: bool = True) -> FastAPI:
         uploads.router,
         upload_resume_router,
         store.router,
+        search.router,
     ):
         app.include_router(r)
+    install_web(app)  # the web pages (/, /dandiset/..., /search)
     return TrailingSlash(app)  # type: ignore[return-value]

@@ -38,6 +38,7 @@ COMMANDS = {
     "organize": "neuropil.cli.organize_cmd:organize",
     "publish": "neuropil.cli.publish_cmds:publish",
     "metadata": "neuropil.cli.publish_cmds:metadata",
+    "index": "neuropil.cli.index_cmd:index",
 }
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from neuropil.db.types import BinaryText, JSONDoc, UTCDateTime, utcnow
@@ -296,3 +297,108 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# -- search index (migration 0004) ----------------------------------------------------------
+# Written only by database triggers, in the transaction of the write they follow: no code
+# path can forget them. See docs/design/search.md.
+
+#: Tables that exist on one backend only: PostgreSQL keeps its documents as ``tsvector``
+#: columns; SQLite keeps them in FTS5 virtual tables, which SQLAlchemy cannot describe.
+_POSTGRESQL_ONLY = {"backend": "postgresql"}
+#: SQLite FTS5 virtual tables and the shadow tables FTS5 creates for each of them.
+SQLITE_FTS_TABLES = ("search_dandiset_fts", "search_asset_fts")
+_FTS5_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
+
+
+class SearchWord(Base):
+    """The distinct words of the asset paths of each dandiset's draft, with how many assets
+    hold each: a dandiset matches a word of its files without visiting its assets."""
+
+    __tablename__ = "search_words"
+    __table_args__ = (sa.Index("ix_search_words_word_dandiset", "word", "dandiset_id"),)
+
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(BinaryText, primary_key=True)
+    n: Mapped[int] = mapped_column()
+
+
+class SearchFacet(Base):
+    """Species, approach, technique, variable and file type values of the assets of each
+    dandiset's draft, with how many assets hold each: facet counts and operator filters."""
+
+    __tablename__ = "search_facets"
+    # dandiset_id last: facet counts over a set of dandisets read only this index.
+    __table_args__ = (sa.Index("ix_search_facets_facet_value", "facet", "value", "dandiset_id"),)
+
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(BinaryText, primary_key=True)
+    n: Mapped[int] = mapped_column()
+
+
+class SearchDandiset(Base):
+    """PostgreSQL only: the weighted ``tsvector`` of each dandiset's draft metadata."""
+
+    __tablename__ = "search_dandisets"
+    __table_args__ = (
+        sa.Index("ix_search_dandisets_document", "document", postgresql_using="gin"),
+        {"info": _POSTGRESQL_ONLY},
+    )
+
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Description and keywords, kept for result snippets (``ts_headline``).
+    description: Mapped[str] = mapped_column(sa.Text)
+    document: Mapped[Any] = mapped_column(postgresql.TSVECTOR)
+
+
+class SearchAsset(Base):
+    """PostgreSQL only: the ``tsvector`` of each asset of a draft (path and metadata values)."""
+
+    __tablename__ = "search_assets"
+    __table_args__ = (
+        sa.Index("ix_search_assets_document", "document", postgresql_using="gin"),
+        {"info": _POSTGRESQL_ONLY},
+    )
+
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    document: Mapped[Any] = mapped_column(postgresql.TSVECTOR)
+
+
+def tables_on(dialect: str) -> set[str]:
+    """The model tables that exist on a backend (``"sqlite"`` or ``"postgresql"``)."""
+    return {
+        name
+        for name, table in Base.metadata.tables.items()
+        if table.info.get("backend", dialect) == dialect
+    }
+
+
+def schema_filter(dialect: str) -> Any:
+    """An Alembic ``include_object`` hook for comparing the models with a database.
+
+    It leaves out, with reason: tables of the other backend (the search documents exist on
+    PostgreSQL only), and SQLite's FTS5 virtual tables with their shadow tables, which
+    SQLAlchemy cannot describe and migration 0004 creates by hand.
+    """
+    fts = {t + s for t in SQLITE_FTS_TABLES for s in ("", *_FTS5_SHADOWS)}
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ != "table":
+            return True
+        if reflected and dialect == "sqlite" and name in fts:
+            return False
+        return name in tables_on(dialect) or reflected
+
+    return include

@@ -57,8 +57,10 @@ _Converter = Callable[[Any, str, References], Any]
 def attributes(obj: h5py.HLObject, refs: References) -> dict[str, Any]:
     """The attributes of a group or dataset as a ``.zattrs`` document."""
     out: dict[str, Any] = {}
-    for name in obj.attrs:
-        where = f"attribute {name!r} of {obj.name}"
+    names = list(obj.attrs)
+    path = obj.name if names else ""  # h5py looks a name up in the file each time: once
+    for name in names:
+        where = f"attribute {name!r} of {path}"
         if name in SPECIAL_ATTRIBUTES:
             raise UnsupportedHdf5(f"{where} has a name the index format reserves")
         try:
@@ -179,8 +181,9 @@ def _json_values(
     # A scalar comes back as a bare value; np.asarray would turn bytes into a fixed-width
     # string and drop trailing NULs.
     items = [data] if ds.ndim == 0 else np.asarray(data).reshape(-1)
+    name = ds.name
     for i, item in enumerate(items):
-        flat[i] = convert(item, f"element {i} of dataset {ds.name}", refs)
+        flat[i] = convert(item, f"element {i} of dataset {name}", refs)
     return values
 
 

@@ -19,7 +19,7 @@ from neuropil.client.transport import Transport
 from neuropil.core.ranges import ByteRange
 from neuropil.errors import BlobChanged, InvalidIndex, StreamError
 from neuropil.stream.cache import BlockCache
-from neuropil.stream.fetch import HttpFetcher
+from neuropil.stream.fetch import HttpFetcher, OnReady
 
 #: ``fetch(url, offset, size) -> bytes``: a caller-supplied reader (tests, custom stores).
 Fetch = Callable[[str, int, int], bytes]
@@ -41,8 +41,12 @@ class RangeSource(ABC):
         self.url = url
 
     @abstractmethod
-    def read(self, ranges: Sequence[ByteRange]) -> list[bytes]:
-        """The bytes of each range, in order; exactly as long as asked, or an error."""
+    def read(self, ranges: Sequence[ByteRange], on_ready: OnReady | None = None) -> list[bytes]:
+        """The bytes of each range, in order; exactly as long as asked, or an error.
+
+        ``on_ready(i, data)`` is called once per range as soon as its bytes are in (for HTTP,
+        while the rest of a request still streams in), possibly from another thread.
+        """
 
     @abstractmethod
     def identity(self) -> str | None:
@@ -74,24 +78,31 @@ class HttpSource(RangeSource):
             self._fetcher.expect(known)  # answers must now match what the cache holds
         return known.key(self.url)
 
-    def read(self, ranges: Sequence[ByteRange]) -> list[bytes]:
+    def read(self, ranges: Sequence[ByteRange], on_ready: OnReady | None = None) -> list[bytes]:
+        def checked(i: int, data: bytes) -> None:
+            self._check(ranges[i], data)
+            if on_ready is not None:
+                on_ready(i, data)
+
         try:
-            datas = self._fetcher.fetch(ranges)
+            datas = self._fetcher.fetch(ranges, checked)
         except BlobChanged:
             self._cache.forget(self.url)
             raise
         identity = self._fetcher.identity
         if identity is not None:
             self._cache.remember(self.url, identity)
-        for want, data in zip(ranges, datas, strict=True):
-            if len(data) != want.length:
-                raise StreamError(
-                    f"{self.url} ends at byte {identity.size if identity else '?'}, before "
-                    f"the chunk at {want.start}-{want.stop}: the index does not match this "
-                    "object (truncated or replaced?)",
-                    url=self.url,
-                )
         return datas
+
+    def _check(self, want: ByteRange, data: bytes) -> None:
+        if len(data) != want.length:
+            identity = self._fetcher.identity
+            raise StreamError(
+                f"{self.url} ends at byte {identity.size if identity else '?'}, before "
+                f"the chunk at {want.start}-{want.stop}: the index does not match this "
+                "object (truncated or replaced?)",
+                url=self.url,
+            )
 
     @property
     def stats(self) -> SourceStats:
@@ -120,9 +131,9 @@ class LocalSource(RangeSource):
     def identity(self) -> str | None:
         return self._key
 
-    def read(self, ranges: Sequence[ByteRange]) -> list[bytes]:
+    def read(self, ranges: Sequence[ByteRange], on_ready: OnReady | None = None) -> list[bytes]:
         out = []
-        for want in ranges:
+        for i, want in enumerate(ranges):
             data = os.pread(self._fd, want.length, want.start)
             if len(data) != want.length:
                 raise StreamError(
@@ -131,6 +142,8 @@ class LocalSource(RangeSource):
                     url=self.url,
                 )
             out.append(data)
+            if on_ready is not None:
+                on_ready(i, data)
         with self._lock:
             self._stats.requests += len(ranges)
             self._stats.bytes += sum(len(d) for d in out)
@@ -157,8 +170,12 @@ class CallableSource(RangeSource):
     def identity(self) -> str | None:
         return None  # nothing says what the bytes are: never cache them
 
-    def read(self, ranges: Sequence[ByteRange]) -> list[bytes]:
-        out = [self._fetch(self.url, want.start, want.length) for want in ranges]
+    def read(self, ranges: Sequence[ByteRange], on_ready: OnReady | None = None) -> list[bytes]:
+        out = []
+        for i, want in enumerate(ranges):
+            out.append(self._fetch(self.url, want.start, want.length))
+            if on_ready is not None:
+                on_ready(i, out[-1])
         with self._lock:
             self._stats.requests += len(ranges)
             self._stats.bytes += sum(len(d) for d in out)

@@ -26,6 +26,8 @@ from neuropil.stream.remote_file import StreamStats
 
 #: Opens the source of one (absolute) URL or path.
 Opener = Callable[[str], RangeSource]
+#: ``on_ready(key, data)``: the bytes of one chunk ref are in.
+OnChunk = Callable[[str, bytes], None]
 
 
 class ChunkStore:
@@ -71,13 +73,20 @@ class ChunkStore:
         for source in sources:
             source.close()
 
-    def load(self, refs: Mapping[str, Any]) -> dict[str, bytes]:
-        """The bytes of each ref value, by key (``refs`` maps keys to ref values)."""
+    def load(self, refs: Mapping[str, Any], on_ready: OnChunk | None = None) -> dict[str, bytes]:
+        """The bytes of each ref value, by key (``refs`` maps keys to ref values).
+
+        ``on_ready(key, data)`` is called once per key as soon as its bytes are known:
+        inline and cached chunks first, fetched ones while their request still streams in
+        (from the thread reading it), so the caller can decode them meanwhile.
+        """
         out: dict[str, bytes] = {}
         wanted: dict[str, list[tuple[str, ByteRange]]] = {}
         for key, value in refs.items():
             if isinstance(value, str):
                 out[key] = inline_bytes(value)
+                if on_ready is not None:
+                    on_ready(key, out[key])
             elif isinstance(value, list) and len(value) == 3:
                 url, offset, size = value
                 where = self._resolve(str(url))
@@ -86,14 +95,17 @@ class ChunkStore:
                 raise InvalidIndex(f"{key} is not a chunk ref: {value!r}")
         groups = list(wanted.items())
         if len(groups) == 1:
-            out.update(self._load_group(*groups[0]))
+            where, items = groups[0]
+            out.update(self._load_group(where, items, on_ready))
         elif groups:
             with ThreadPoolExecutor(min(8, len(groups))) as pool:
-                for part in pool.map(lambda g: self._load_group(*g), groups):
+                for part in pool.map(lambda g: self._load_group(g[0], g[1], on_ready), groups):
                     out.update(part)
         return out
 
-    def _load_group(self, where: str, items: list[tuple[str, ByteRange]]) -> dict[str, bytes]:
+    def _load_group(
+        self, where: str, items: list[tuple[str, ByteRange]], on_ready: OnChunk | None
+    ) -> dict[str, bytes]:
         source = self._source(where)
         identity = source.identity()
         out: dict[str, bytes] = {}
@@ -102,16 +114,23 @@ class ChunkStore:
             data = self._cache.get(_block(identity, want)) if identity is not None else None
             if data is not None and len(data) == want.length:
                 out[key] = data
+                if on_ready is not None:
+                    on_ready(key, data)
             else:
                 missing.append((key, want))
         if not missing:
             return out
-        datas = source.read([want for _, want in missing])
-        identity = source.identity()
-        for (key, want), data in zip(missing, datas, strict=True):
-            out[key] = data
-            if identity is not None:
-                self._cache.put(_block(identity, want), data)
+
+        def arrived(i: int, data: bytes) -> None:
+            key, want = missing[i]
+            known = source.identity()  # learnt from the first answer, if not known before
+            if known is not None:
+                self._cache.put(_block(known, want), data)
+            if on_ready is not None:
+                on_ready(key, data)
+
+        datas = source.read([want for _, want in missing], arrived)
+        out.update((key, data) for (key, _), data in zip(missing, datas, strict=True))
         return out
 
     def _source(self, where: str) -> RangeSource:

@@ -24,6 +24,9 @@ class References:
     def __init__(self, file: h5py.File) -> None:
         self._file = file
         self._source_object_id = _text_or_none(file.attrs.get("object_id"))
+        #: Encoded targets by object address: tables hold many references to a few objects
+        #: (every electrode row names its group), and h5py's ``name`` is a costly lookup.
+        self._seen: dict[int, dict[str, Any]] = {}
 
     def encode(self, ref: h5py.Reference, *, where: str) -> dict[str, Any] | None:
         """``{"_REFERENCE": {object_id, path, source, source_object_id}}``; null refs -> None."""
@@ -31,6 +34,18 @@ class References:
             raise UnsupportedHdf5(f"{where} holds an HDF5 region reference, which is not supported")
         if not ref:
             return None
+        try:
+            addr = h5py.h5o.get_info(h5py.h5r.dereference(ref, self._file.id)).addr
+        except (KeyError, ValueError, OSError) as exc:
+            raise UnsupportedHdf5(
+                f"{where} holds an object reference that cannot be resolved"
+            ) from exc
+        seen = self._seen.get(addr)
+        if seen is None:
+            seen = self._seen[addr] = self._encode(ref, where=where)
+        return {REFERENCE: dict(seen[REFERENCE])}
+
+    def _encode(self, ref: h5py.Reference, *, where: str) -> dict[str, Any]:
         try:
             target = self._file[ref]
         except (KeyError, ValueError, OSError) as exc:

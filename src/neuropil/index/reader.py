@@ -18,8 +18,9 @@ from neuropil.index._store import ChunkStore
 from neuropil.index.h5 import IndexFile
 from neuropil.stream.cache import BlockCache, MemoryCache
 
-#: Chunk cache of a file opened without one: enough for repeated reads of a working set.
-DEFAULT_CACHE_BYTES = 128 << 20
+#: Chunk cache of a file opened without one: a bound (enforced on every put) large enough
+#: for the working set of typical reads of a large ElectricalSeries (dozens of ~6 MB chunks).
+DEFAULT_CACHE_BYTES = 256 << 20
 
 
 def open_index(

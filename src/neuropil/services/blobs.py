@@ -1,5 +1,5 @@
 """Blobs: lookup by digest and the background sha256 (which hands the blob's assets to
-validation in the same transaction)."""
+validation and queues the blob's index build, in the same transaction)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, NotFound
 from neuropil.jobs.worker import PermanentJobError
 from neuropil.services.context import Context
+from neuropil.services.indexes import request_index
 from neuropil.services.validate import request_asset_validation
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def compute_sha256(ctx: Context, blob_id: str) -> None:
     if blob.sha256:
         with ctx.db.write() as s:  # a retry after the hash committed: validation may be owed
             request_asset_validation(ctx, s, blob_id)
+            request_index(ctx, s, blob_id)
         return
     hasher = EtagHasher(blob.size, sha256=True)
     try:
@@ -70,3 +72,5 @@ def compute_sha256(ctx: Context, blob_id: str) -> None:
             .values(sha256=hasher.sha256(), modified=utcnow())
         )
         request_asset_validation(ctx, s, blob_id)
+        # Indexed only now: the bytes were just checked against the dandi-etag.
+        request_index(ctx, s, blob_id)

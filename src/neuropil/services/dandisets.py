@@ -22,6 +22,7 @@ from neuropil.errors import BadRequest, NotFound, PermissionDenied, Unsupported
 from neuropil.services import auth
 from neuropil.services.context import Context
 from neuropil.services.metadata import default_contributor, strip_version_metadata
+from neuropil.services.search import matching_ids
 from neuropil.services.validate import request_version_validation
 
 MAX_NAME = 300
@@ -212,17 +213,9 @@ def list_dandisets(
             .exists()
         )
     if search:
-        # The served metadata holds the name, but stored metadata has it stripped (it is a
-        # computed field), so the name is searched beside the stored metadata.
-        text = sa.func.lower(sa.cast(draft_v.metadata_, sa.Text))
-        name = sa.func.lower(draft_v.name)
-        for word in search.lower().split():
-            clause = sa.or_(
-                text.contains(word, autoescape=True), name.contains(word, autoescape=True)
-            )
-            if word.isdigit() and int(word) < 2**31:  # beyond any id (and PG's integer)
-                clause = sa.or_(clause, Dandiset.id == int(word))
-            q = q.where(clause)
+        # The search engine (SQLite FTS5 / PostgreSQL tsvector) with DANDI's operators; the
+        # order stays DANDI's (``ordering``, default ``created``), not relevance.
+        q = q.where(Dandiset.id.in_(matching_ids(ctx.db, search)))
     key = (ordering or "created").lstrip("-")
     if key not in ORDERINGS:
         raise BadRequest(

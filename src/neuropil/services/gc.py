@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from neuropil.db.models import Asset, AssetBlob, Upload, VersionAsset
 from neuropil.db.types import utcnow
+from neuropil.services import indexes
 from neuropil.services.context import Context
 from neuropil.storage import LocalBlobStore
 
@@ -35,6 +36,8 @@ class GcReport:
     blobs: int = 0
     assets: int = 0
     temporaries: int = 0
+    #: Orphan index objects (``indexes/``); those of collected blobs count with the blobs.
+    indexes: int = 0
     jobs: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -46,6 +49,7 @@ class GcReport:
             + self.blobs
             + self.assets
             + self.temporaries
+            + self.indexes
         )
 
 
@@ -97,6 +101,7 @@ def _unreferenced_blobs(ctx: Context, report: GcReport, cutoff: object) -> None:
             s.delete(b)
     for b in blobs:  # rows first: a crash here leaves only orphan bytes, collected next time
         ctx.store.delete(b.key)
+        indexes.delete_index(ctx.store, b.blob_id)
         report.blobs += 1
 
 
@@ -104,6 +109,7 @@ def _orphan_storage(ctx: Context, report: GcReport, cutoff: object) -> None:
     with ctx.db.read() as s:
         live_keys = set(s.scalars(sa.select(AssetBlob.key))) | set(s.scalars(sa.select(Upload.key)))
         live_multiparts = set(s.scalars(sa.select(Upload.multipart_id)))
+        live_blobs = set(s.scalars(sa.select(AssetBlob.blob_id)))
     for mp in list(ctx.store.list_multipart()):
         if mp.multipart_id not in live_multiparts and mp.initiated < cutoff:  # type: ignore[operator]
             ctx.store.abort_multipart(mp.key, mp.multipart_id)
@@ -112,3 +118,9 @@ def _orphan_storage(ctx: Context, report: GcReport, cutoff: object) -> None:
         if obj.key not in live_keys and obj.modified < cutoff:  # type: ignore[operator]
             ctx.store.delete(obj.key)
             report.orphan_objects += 1
+    # An index job that ran while its blob was collected leaves its objects behind.
+    for obj in list(ctx.store.list(indexes.PREFIX)):
+        blob_id = indexes.blob_id_of(obj.key)
+        if blob_id not in live_blobs and obj.modified < cutoff:  # type: ignore[operator]
+            ctx.store.delete(obj.key)
+            report.indexes += 1

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from neuropil.jobs.worker import Handler
-from neuropil.services import blobs, publish, validate
+from neuropil.services import blobs, indexes, publish, validate
 from neuropil.services.context import Context
 
 
 def job_handlers(ctx: Context) -> dict[str, Handler]:
     def sha256(payload: dict[str, Any]) -> None:
         blobs.compute_sha256(ctx, str(payload["blob_id"]))
+
+    def index(payload: dict[str, Any]) -> None:
+        indexes.build_blob_index(ctx, str(payload["blob_id"]))
 
     def validate_assets(payload: dict[str, Any]) -> None:
         blob_id = payload.get("blob_id")
@@ -30,6 +33,7 @@ def job_handlers(ctx: Context) -> dict[str, Handler]:
 
     return {
         "blob.sha256": sha256,
+        indexes.JOB: index,
         validate.ASSETS_JOB: validate_assets,
         validate.VERSION_JOB: validate_version,
         publish.PUBLISH_JOB: publish_version,

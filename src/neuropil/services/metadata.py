@@ -65,9 +65,71 @@ def isoformat(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+# -- the LINDI index of HDF5 assets ----------------------------------------------------------
+#: The ``relatedResource`` entry naming an asset's ``.lindi.json`` index (dandischema has no
+#: free-form field; ``Resource`` with ``dcite:HasMetadata`` validates). Readers find it by
+#: this name (``neuropil.reading.INDEX_RESOURCE_NAME`` is the same string).
+INDEX_RESOURCE_NAME = "LINDI index (.lindi.json)"
+#: Assets the index is announced for: decided from the path and encoding format alone, so
+#: a listing of 1,000 assets touches no store object. The endpoint answers honestly for
+#: the rest of the story (503 while building, 404 with the reason when there is none).
+HDF5_SUFFIXES = (".nwb", ".h5", ".hdf5", ".hdf", ".he5")
+HDF5_FORMATS = frozenset({"application/x-nwb", "application/x-hdf5", "application/x-hdf"})
+
+
+def index_url(urls: Urls, asset_id: str) -> str:
+    """The asset's index endpoint (the JSON itself: no redirect to follow)."""
+    return f"{urls.api}/assets/{asset_id}/index/"
+
+
+def announces_index(path: str, metadata: dict[str, Any]) -> bool:
+    """Whether an asset's metadata names an index: HDF5/NWB by name or encoding format."""
+    return path.lower().endswith(HDF5_SUFFIXES) or metadata.get("encodingFormat") in HDF5_FORMATS
+
+
+def index_resource(urls: Urls, asset_id: str) -> dict[str, Any]:
+    return {
+        "schemaKey": "Resource",
+        "name": INDEX_RESOURCE_NAME,
+        "url": index_url(urls, asset_id),
+        "relation": "dcite:HasMetadata",
+        "resourceType": "dcite:Dataset",
+    }
+
+
+def _is_index_resource(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and entry.get("name") == INDEX_RESOURCE_NAME
+        and str(entry.get("url", "")).endswith("/index/")
+    )
+
+
+def _strip_index_resource(md: dict[str, Any]) -> None:
+    """Drop the computed index entry from input (a client writing back what it read)."""
+    related = md.get("relatedResource")
+    if isinstance(related, list) and any(_is_index_resource(r) for r in related):
+        kept = [r for r in related if not _is_index_resource(r)]
+        if kept:
+            md["relatedResource"] = kept
+        else:
+            del md["relatedResource"]
+
+
+def _add_index_resource(md: dict[str, Any], urls: Urls, asset_id: str) -> None:
+    related = md.get("relatedResource")
+    entry = index_resource(urls, asset_id)
+    if related is None:
+        md["relatedResource"] = [entry]
+    elif isinstance(related, list):
+        md["relatedResource"] = [r for r in related if not _is_index_resource(r)] + [entry]
+    # anything else is malformed stored metadata: left for validation to report
+
+
 # -- assets ----------------------------------------------------------------------------------
 def strip_asset_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     md = {k: copy.deepcopy(v) for k, v in metadata.items() if k not in ASSET_COMPUTED_FIELDS}
+    _strip_index_resource(md)
     md.setdefault("schemaKey", "Asset")
     md.setdefault("schemaVersion", SCHEMA_VERSION)
     return md
@@ -118,6 +180,8 @@ def asset_metadata(asset: AssetLike, urls: Urls) -> dict[str, Any]:
         md["contentUrl"] = [urls.asset_download(asset.asset_id), urls.object_url(blob.key)]
         md["contentSize"] = blob.size
         md["digest"] = blob_digest(blob)
+        if announces_index(asset.path, md):
+            _add_index_resource(md, urls, asset.asset_id)
     md.setdefault("schemaKey", "Asset")
     md.setdefault("schemaVersion", SCHEMA_VERSION)
     md["@context"] = context_url(md["schemaVersion"])

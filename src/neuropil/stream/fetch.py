@@ -5,8 +5,12 @@ the independent ones concurrently over one pooled ``httpx`` client, and checks e
 before a byte of it is handed out:
 
 - ranges closer than ``max_gap`` are merged into one request (a few wasted bytes are cheaper
-  than a round trip); runs of ``split_min`` or more are cut into ``split_size`` pieces that are
-  fetched in parallel (one TCP stream rarely fills a fast link);
+  than a round trip), so the requests are the contiguous runs of the ranges; only runs of
+  ``split_min`` (64 MiB) or more are cut into ``split_size`` pieces fetched in parallel
+  (smaller runs gain nothing measurable from it over loopback or a LAN, and cost requests);
+- with ``on_ready``, each wanted range is handed out as soon as its last byte arrived, while
+  the rest of its run still streams in: callers decode chunks as they land, overlapping the
+  network with the CPU;
 - the size and ``ETag`` are learned from the first ranged GET's ``Content-Range`` and ``ETag``
   (no HEAD: presigned URLs may refuse it); every later answer must agree, or the object
   changed under us (:class:`~neuropil.errors.BlobChanged`);
@@ -22,7 +26,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -35,13 +39,17 @@ from neuropil.core.ranges import ByteRange, parse_content_range
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
 
 DEFAULT_MAX_GAP = 64 << 10
-DEFAULT_SPLIT_MIN = 8 << 20
-DEFAULT_SPLIT_SIZE = 4 << 20
+DEFAULT_SPLIT_MIN = 64 << 20
+DEFAULT_SPLIT_SIZE = 16 << 20
 DEFAULT_WORKERS = 8
 #: A blob URL answering one of these has probably expired: ask the API for a fresh one.
 STALE_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_REFRESHES = 3
 MAX_REDIRECTS = 5
+
+
+#: ``on_ready(i, data)``: range ``i`` of a :meth:`HttpFetcher.fetch` call is complete.
+OnReady = Callable[[int, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,9 @@ class HttpFetcher:
 
     ``transport`` supplies the HTTP client, the token (sent to ``url``'s origin only, never
     to the blob URL it redirects to) and the retry policy; without one, the fetcher makes and
-    owns a :class:`Transport`. ``close()`` releases what the fetcher owns.
+    owns a :class:`Transport`. ``max_workers=0`` sends every request from the calling
+    thread (see :class:`~neuropil.stream.RemoteFile` for why). ``close()`` releases what the
+    fetcher owns.
     """
 
     def __init__(
@@ -132,7 +142,12 @@ class HttpFetcher:
         self._owns_transport = transport is None
         self._transport = transport or Transport(url)
         self.max_gap, self.split_min, self.split_size = max_gap, split_min, split_size
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="neuropil-fetch")
+        #: None (``max_workers=0``): every request is sent from the calling thread, in turn.
+        self._pool = (
+            ThreadPoolExecutor(max_workers, thread_name_prefix="neuropil-fetch")
+            if max_workers > 0
+            else None
+        )
         self._lock = threading.Lock()
         self._identity: BlobIdentity | None = None
         self._blob_url: str | None = None  # where the bytes are, once the first GET found out
@@ -150,28 +165,41 @@ class HttpFetcher:
             self._identity = identity
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         if self._owns_transport:
             self._transport.close()
 
-    def fetch(self, ranges: Sequence[ByteRange]) -> list[bytes]:
-        """The bytes of each range, in order; a range running past the end comes back short."""
+    def fetch(self, ranges: Sequence[ByteRange], on_ready: OnReady | None = None) -> list[bytes]:
+        """The bytes of each range, in order; a range running past the end comes back short.
+
+        ``on_ready(i, data)``, if given, is called once per range with the same bytes as the
+        result, as early as possible: a range lying within one request is handed out while
+        that request's body still streams in (from the thread reading it); the others once
+        every request is done. An exception it raises aborts the fetch.
+        """
         if not ranges:
             return []
+        results: list[bytes | None] = [None] * len(ranges)
+        sink = _Sink(ranges, results, on_ready)
         pieces = self._plan(ranges)
         fetched: list[tuple[ByteRange, bytes]] = []
         if pieces and (self._identity is None or self._blob_url is None):
             # Learn size, ETag and blob URL once, before requests run side by side.
             first, *pieces = pieces
-            fetched.append((first, self._get(first)))
+            fetched.append((first, self._get(first, sink)))
             pieces = self._clip(pieces)
-        if len(pieces) == 1:
-            fetched.append((pieces[0], self._get(pieces[0])))
+        if len(pieces) == 1 or self._pool is None:
+            fetched.extend((p, self._get(p, sink)) for p in pieces)
         elif pieces:
-            fetched.extend(zip(pieces, self._pool.map(self._get, pieces), strict=True))
+            datas = self._pool.map(lambda p: self._get(p, sink), pieces)
+            fetched.extend(zip(pieces, datas, strict=True))
         fetched.sort(key=lambda p: p[0].start)
         starts = [p.start for p, _ in fetched]
-        return [_assemble(r, starts, fetched) for r in ranges]
+        for i, r in enumerate(ranges):
+            if results[i] is None:
+                sink.done(i, _assemble(r, starts, fetched))
+        return [data if data is not None else b"" for data in results]
 
     def _plan(self, ranges: Sequence[ByteRange]) -> list[ByteRange]:
         pieces = plan(
@@ -186,13 +214,14 @@ class HttpFetcher:
         size = self._identity.size
         return [ByteRange(p.start, min(p.stop, size)) for p in pieces if p.start < size]
 
-    def _get(self, want: ByteRange) -> bytes:
-        """One range, with redirects, URL refreshes and retries."""
+    def _get(self, want: ByteRange, sink: _Sink | None = None) -> bytes:
+        """One range, with redirects, URL refreshes and retries (``sink`` takes the wanted
+        ranges within it as they complete)."""
         attempt = redirects = 0
         while True:
             url = self._blob_url or self.url
             try:
-                return self._request(url, want)
+                return self._request(url, want, sink)
             except Redirect as r:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
@@ -230,21 +259,21 @@ class HttpFetcher:
             headers["Authorization"] = f"token {t.token}"
         return headers
 
-    def _request(self, url: str, want: ByteRange) -> bytes:
+    def _request(self, url: str, want: ByteRange, sink: _Sink | None) -> bytes:
         client = self._transport.client
         try:
             with client.stream("GET", url, headers=self._headers(url, want)) as r:
                 self._count(requests=1)
-                return self._answer(url, want, r)
+                return self._answer(url, want, r, sink)
         except httpx.TransportError as exc:
             raise Retryable(str(exc) or type(exc).__name__) from exc
 
-    def _answer(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+    def _answer(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         status = r.status_code
         if status == 206:
-            return self._body(url, want, r)
+            return self._body(url, want, r, sink)
         if status == 200 and _whole_object_fits(want, r):
-            return self._whole(url, want, r)
+            return self._whole(url, want, r, sink)
         if status == 200:  # closed unread: the whole object may be on its way
             raise RangeNotSupported(
                 f"{url} answered a ranged GET with the whole object (200): it does not "
@@ -262,32 +291,46 @@ class HttpFetcher:
             raise Stale(url)
         raise RemoteError(f"GET {url} -> {status}: {r.text[:300]}", status_code=status, url=url)
 
-    def _body(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+    def _body(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         got = self._check_range(url, want, r)
         if r.headers.get("content-encoding", "identity") != "identity":
             raise StreamError(f"{url} sent encoded bytes for a range", url=url)
-        return self._read_exactly(url, r, got.length)
+        return self._read_exactly(url, r, got, sink)
 
-    def _read_exactly(self, url: str, r: httpx.Response, length: int) -> bytes:
-        data = bytearray()
-        for chunk in r.iter_raw():
-            data += chunk
-            if len(data) > length:
-                raise StreamError(f"{url} sent more than the {length} bytes asked", url=url)
-        self._count(nbytes=len(data))
-        if len(data) != length:
-            raise Retryable(f"short body: {len(data)} of {length} bytes")
+    def _read_exactly(
+        self, url: str, r: httpx.Response, got: ByteRange, sink: _Sink | None
+    ) -> bytes:
+        """The body of ``r``, which must be exactly ``got``; wanted ranges within it go to
+        ``sink`` as soon as their bytes are in."""
+        length = got.length
+        data = bytearray(length)
+        watch = sink.within(got) if sink is not None else None
+        n = 0
+        try:
+            for chunk in r.iter_raw():
+                if n + len(chunk) > length:
+                    raise StreamError(f"{url} sent more than the {length} bytes asked", url=url)
+                data[n : n + len(chunk)] = chunk
+                n += len(chunk)
+                if watch:
+                    watch.advance(data, got.start + n)
+        finally:
+            self._count(nbytes=n)
+        if n != length:
+            raise Retryable(f"short body: {n} of {length} bytes")
         with self._lock:
             if self._blob_url is None:
                 self._blob_url = url  # where the bytes are (the API URL if no redirect)
             self._refreshes = 0  # a URL that expires every hour may be renewed forever
+        if watch is not None and not watch and not watch.needs_body:
+            return b""  # every wanted range in it was handed out: spare a copy of the body
         return bytes(data)
 
-    def _whole(self, url: str, want: ByteRange, r: httpx.Response) -> bytes:
+    def _whole(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         """A 200 is a fair answer when the range asked covers the whole (small) object."""
         size = int(r.headers["content-length"])
         self._learn(url, BlobIdentity(size, r.headers.get("etag")))
-        return self._read_exactly(url, r, size)
+        return self._read_exactly(url, r, ByteRange(0, size), sink)
 
     def _check_range(self, url: str, want: ByteRange, r: httpx.Response) -> ByteRange:
         """The range the answer holds, after checking it is the one asked for."""
@@ -342,3 +385,68 @@ def _whole_object_fits(want: ByteRange, r: httpx.Response) -> bool:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
+
+
+class _Sink:
+    """Where the wanted ranges of one :meth:`HttpFetcher.fetch` call go once complete: the
+    result list and the caller's ``on_ready``, each range exactly once (a retried request
+    streams its body again; ranges already handed out are not handed out twice)."""
+
+    def __init__(
+        self, ranges: Sequence[ByteRange], results: list[bytes | None], on_ready: OnReady | None
+    ) -> None:
+        self.ranges = ranges
+        self.results = results
+        self.on_ready = on_ready
+        self._lock = threading.Lock()
+        self._by_stop = sorted(range(len(ranges)), key=lambda i: ranges[i].stop)
+
+    def within(self, got: ByteRange) -> _Watch | None:
+        """A watcher of the wanted ranges lying entirely in ``got`` (none without a callback:
+        the ranges are then cut from the finished bodies, as cheaply)."""
+        if self.on_ready is None:
+            return None
+        inside, straddling = [], False
+        for i in self._by_stop:
+            r = self.ranges[i]
+            if got.start <= r.start < r.stop <= got.stop:
+                inside.append(i)
+            elif r.start < got.stop and got.start < r.stop:
+                straddling = True  # cut from this body and another once both are in
+        return _Watch(self, inside, got.start, needs_body=straddling) if inside else None
+
+    def done(self, i: int, data: bytes) -> None:
+        with self._lock:
+            if self.results[i] is not None:
+                return
+            self.results[i] = data
+        if self.on_ready is not None:
+            self.on_ready(i, data)
+
+
+class _Watch:
+    """The wanted ranges within one request body, handed out in order of their end."""
+
+    def __init__(self, sink: _Sink, inside: list[int], offset: int, *, needs_body: bool) -> None:
+        self.sink = sink
+        self.pending = inside
+        self.offset = offset  # where the body starts in the object
+        self.next = 0
+        #: Whether a wanted range runs past this body, so the body must be kept whole.
+        self.needs_body = needs_body
+
+    def __bool__(self) -> bool:
+        return self.next < len(self.pending)
+
+    def advance(self, data: bytearray, stop: int) -> None:
+        """The body holds the object's bytes up to ``stop`` (``data[0]`` is the body's first
+        byte): hand out every wanted range that ends there or before."""
+        sink, pending, offset = self.sink, self.pending, self.offset
+        while self.next < len(pending):
+            i = pending[self.next]
+            r = sink.ranges[i]
+            if r.stop > stop:
+                return
+            self.next += 1
+            with memoryview(data) as view:  # one copy, not two (a bytearray slice copies)
+                sink.done(i, bytes(view[r.start - offset : r.stop - offset]))

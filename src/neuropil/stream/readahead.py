@@ -31,6 +31,9 @@ class ReadAhead:
     max_blocks: int = 256
     min_blocks: int = 0
     factor: float = 2.0
+    #: A miss at most this many blocks before or after the last fetch is local: the window
+    #: grows as on a stream (HDF5 metadata of one object lies in a few nearby blocks).
+    near_blocks: int = 0
     window: int = field(default=0, init=False)
     #: Blocks [_start, _stop) were the last fetch (needed blocks plus read-ahead).
     _start: int = field(default=-1, init=False, repr=False)
@@ -39,6 +42,8 @@ class ReadAhead:
     def __post_init__(self) -> None:
         if not 0 <= self.min_blocks <= self.max_blocks:
             raise ValueError("need 0 <= min_blocks <= max_blocks")
+        if self.near_blocks < 0:
+            raise ValueError("near_blocks must be >= 0")
         if self.factor < 1:
             raise ValueError("factor must be >= 1")
         self.window = self.min_blocks
@@ -47,10 +52,16 @@ class ReadAhead:
         """Whether a miss at ``first_missing`` continues the last fetch."""
         return self._start < first_missing <= self._stop
 
+    def near(self, first_missing: int) -> bool:
+        """Whether a miss at ``first_missing`` lies close to the last fetch (either side)."""
+        if self._start < 0 or self.near_blocks == 0:
+            return False
+        return self._start - self.near_blocks <= first_missing <= self._stop + self.near_blocks
+
     def advise(self, first_missing: int, last_needed: int) -> int:
         """Blocks to fetch past ``last_needed`` for a read whose first missing block is
         ``first_missing``; the caller then fetches up to ``last_needed + 1 + window``."""
-        if self.sequential(first_missing):
+        if self.sequential(first_missing) or self.near(first_missing):
             needed = last_needed + 1 - first_missing
             grown = max(round(self.window * self.factor), needed, 1)
             self.window = min(self.max_blocks, grown)

@@ -25,9 +25,24 @@ from neuropil.stream.readahead import ReadAhead
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-DEFAULT_BLOCK_SIZE = 64 << 10
+DEFAULT_BLOCK_SIZE = 32 << 10
+#: The private cache of a file opened without one: as the index reader's, room for the working
+#: set of reads over a large ElectricalSeries (dozens of ~6 MB chunks), and a hard bound.
+DEFAULT_CACHE_BYTES = 256 << 20
 #: Read-ahead cap, in bytes: past a few MiB per request, bigger requests gain little.
 DEFAULT_MAX_READAHEAD = 16 << 20
+#: Reads this large (h5py reading a whole chunk) are fetched exactly, in one request, past
+#: the blocks and the read-ahead: the caller knows what it needs, and a chunk of a large
+#: dataset is followed by another chunk read just as exact, not by small reads to serve.
+DEFAULT_LARGE_READ = 1 << 20
+#: Misses within this many bytes of the last fetch grow the read-ahead window as a stream
+#: does: opening a file reads the metadata of an object from a few nearby blocks.
+DEFAULT_NEAR = 256 << 10
+#: A miss in the last this-many bytes of the file fetches through to its end. HDF5 puts the
+#: metadata of objects created after large data (most of an NWB file's groups, attributes
+#: and small datasets) at the end of the file, where h5py then reads it in small scattered
+#: pieces: one request for the tail serves them all.
+DEFAULT_TAIL = 512 << 10
 
 
 @dataclass(frozen=True)
@@ -47,10 +62,13 @@ class RemoteFile(io.RawIOBase):
     """The object at ``url`` as a read-only binary file.
 
     ``url`` may be an API download URL (its redirect is followed once) or a blob URL.
-    ``cache`` defaults to a private :class:`MemoryCache` of 64 MiB; pass a
-    :class:`DiskCache` to keep blocks across files and processes. ``transport`` supplies
-    the HTTP client, token and retry policy (see :class:`HttpFetcher`). Thread-safe: reads
-    and seeks are serialized.
+    ``cache`` defaults to a private :class:`MemoryCache` of 256 MiB; pass a
+    :class:`DiskCache` to keep blocks across files and processes. Reads of ``large_read``
+    bytes or more that the cache cannot serve from blocks are fetched exactly (one request, no
+    read-ahead) and cached as one entry, so h5py reading the same chunk again is served.
+    ``transport`` supplies the HTTP client, token and retry policy (see
+    :class:`HttpFetcher`); requests are sent from the calling thread. Thread-safe: reads and
+    seeks are serialized.
     """
 
     def __init__(
@@ -61,15 +79,24 @@ class RemoteFile(io.RawIOBase):
         block_size: int = DEFAULT_BLOCK_SIZE,
         transport: Transport | None = None,
         readahead: ReadAhead | None = None,
+        large_read: int = DEFAULT_LARGE_READ,
+        tail: int = DEFAULT_TAIL,
     ) -> None:
         super().__init__()
         if block_size <= 0:
             raise ValueError("block_size must be positive")
         self.url = url
         self.block_size = block_size
-        self._cache = cache if cache is not None else MemoryCache()
-        self._readahead = readahead or ReadAhead(max_blocks=DEFAULT_MAX_READAHEAD // block_size)
-        self._fetcher = HttpFetcher(url, transport)
+        self.large_read = large_read
+        self._cache = cache if cache is not None else MemoryCache(DEFAULT_CACHE_BYTES)
+        self._readahead = readahead or ReadAhead(
+            max_blocks=DEFAULT_MAX_READAHEAD // block_size,
+            near_blocks=DEFAULT_NEAR // block_size,
+        )
+        # No fetch threads: h5py calls read() holding its global lock, and a garbage
+        # collection on a fetch thread that finalizes an h5py object (hdmf's __del__ asks
+        # bool(h5py.File)) would wait for that lock while h5py waits for the thread.
+        self._fetcher = HttpFetcher(url, transport, max_workers=0)
         self._lock = threading.RLock()
         self._pos = 0
         try:
@@ -78,6 +105,10 @@ class RemoteFile(io.RawIOBase):
             self._fetcher.close()
             raise
         self._key = self._identity.key(url)
+        self._last_block = max(0, (self.size - 1) // block_size)
+        self._tail_block = (
+            max(0, self.size - tail) // block_size if tail > 0 else self._last_block + 1
+        )
 
     def _open(self) -> BlobIdentity:
         known = self._cache.identity(self.url)
@@ -162,6 +193,11 @@ class RemoteFile(io.RawIOBase):
             return 0
         bs = self.block_size
         first, last = pos // bs, (pos + n - 1) // bs
+        if n >= self.large_read and not all(
+            self._key_of(i) in self._cache for i in range(first, last + 1)
+        ):
+            out[:n] = self._exact(ByteRange(pos, pos + n))
+            return n
         blocks = self._blocks(first, last)
         done = 0
         for index in range(first, last + 1):
@@ -171,6 +207,26 @@ class RemoteFile(io.RawIOBase):
             out[done : done + take] = data[lo : lo + take]
             done += take
         return n
+
+    def _exact(self, want: ByteRange) -> bytes:
+        """A large read: from the cache if this very range was read before (h5py reading a
+        chunk again), else fetched exactly and cached as one entry of its own size."""
+        key = BlockKey(f"{self._key} exact", want.length, want.start)
+        data = self._cache.get(key)
+        if data is None or len(data) != want.length:
+            data = self._fetch_exactly(want)
+            self._cache.put(key, data)
+        return data
+
+    def _fetch_exactly(self, want: ByteRange) -> bytes:
+        try:
+            data = self._fetcher.fetch([want])[0]
+        except BlobChanged:
+            self._cache.forget(self.url)
+            raise
+        if len(data) != want.length:
+            raise StreamError(f"{self.url}: bytes {want.header()} came back short", url=self.url)
+        return data
 
     def _block_range(self, index: int) -> ByteRange:
         start = index * self.block_size
@@ -199,6 +255,9 @@ class RemoteFile(io.RawIOBase):
             # Read-ahead goes to the cache: at most half of it, or it evicts itself unread.
             room = self._cache.capacity // 2 // self.block_size
             extra = min(self._readahead.advise(missing[0], last), room)
+            if missing[0] >= self._tail_block:
+                # The tail of the file: take all of it (see DEFAULT_TAIL).
+                extra = min(max(extra, self._last_block - last), room)
             found.update(self._fetch(missing + self._ahead(last + 1, extra)))
         return found
 

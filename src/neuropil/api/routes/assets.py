@@ -14,6 +14,7 @@ from neuropil.api import serializers
 from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
 from neuropil.api.pagination import counted, page_params, paginated
 from neuropil.api.routes._util import JSON, flag
+from neuropil.api.routes.indexes import index_response
 from neuropil.errors import BadRequest
 from neuropil.services import assets
 from neuropil.services.assets import AssetRecord
@@ -218,6 +219,20 @@ def download_nested(
     return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))
 
 
+@router.get("/{asset_id}/index/", summary="The asset's LINDI index (.lindi.json)")
+def get_index_nested(
+    request: Request,
+    identifier: str,
+    version: str,
+    asset_id: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    urls: ExternalUrls,
+) -> Response:
+    a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
+    return index_response(request, ctx, a, urls)
+
+
 @top.get("/{asset_id}/", summary="Full asset metadata")
 def get_asset_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     return JSON(asset_metadata(assets.get_asset_by_id(ctx, user=user, asset_id=asset_id), urls))
@@ -235,3 +250,18 @@ def download_top(
 ) -> Response:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
     return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))
+
+
+@top.get(
+    "/{asset_id}/index/",
+    summary="The asset's LINDI index (.lindi.json)",
+    description="The index of an HDF5/NWB asset's blob, with its URL template set to the "
+    "blob's URL: 200 JSON (gzip when accepted, ETag/If-None-Match), 503 with Retry-After "
+    "while it is being built, 404 saying why there is none (not HDF5, or indexing failed), "
+    "400 for Zarr assets.",
+)
+def get_index_top(
+    request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
+) -> Response:
+    a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
+    return index_response(request, ctx, a, urls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from neuropil.db.models import Base
+from neuropil.db.models import Base, schema_filter
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -16,6 +16,8 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # FTS5 virtual tables and the other backend's search tables are not model tables.
+    include_object=schema_filter(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

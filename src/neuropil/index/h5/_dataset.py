@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from neuropil.errors import InvalidIndex
-from neuropil.index._decode import ArrayMeta, assemble
+from neuropil.index._decode import ArrayMeta
 from neuropil.index._format import (
     COMPOUND_DTYPE,
     EXTERNAL_ARRAY_LINK,
@@ -303,8 +303,7 @@ class IndexDataset(Node, h5py.Dataset):  # type: ignore[misc]  # h5py is untyped
         keys = {
             index: join(self._key, chunk_name(index)) for index in selection.grid(self._meta.chunks)
         }
-        chunks = self._file._chunks(self._meta, keys)
-        return assemble(self._meta, selection, chunks)
+        return self._file._read_chunks(self._meta, selection, keys)
 
     def _convert(self, data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         if data.dtype.kind == "U":

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
+import os
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import h5py
@@ -13,6 +13,7 @@ import numpy as np
 
 from neuropil.errors import InvalidIndex
 from neuropil.index._decode import ArrayMeta, decode_chunk
+from neuropil.index._select import Selection
 from neuropil.index._store import ChunkStore
 from neuropil.index.h5._dataset import IndexDataset
 from neuropil.index.h5._group import IndexGroup
@@ -22,7 +23,8 @@ from neuropil.stream.remote_file import StreamStats
 
 #: Decoding is spread over threads (zlib and blosc release the GIL) past this many bytes.
 _PARALLEL_DECODE_BYTES = 4 << 20
-_DECODE_WORKERS = 4
+#: One decoding thread per core: more only queue up for the same cores.
+_DECODE_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
 class IndexFile(IndexGroup, h5py.File):  # type: ignore[misc]  # h5py is untyped
@@ -131,35 +133,65 @@ class IndexFile(IndexGroup, h5py.File):  # type: ignore[misc]  # h5py is untyped
 
     # -- chunks -------------------------------------------------------------------------------
 
-    def _chunks(
-        self, meta: ArrayMeta, keys: Mapping[tuple[int, ...], str]
-    ) -> dict[tuple[int, ...], np.ndarray[Any, Any] | None]:
-        """Decoded chunks by grid index (``None``: not stored, i.e. the fill value)."""
+    def _read_chunks(
+        self, meta: ArrayMeta, selection: Selection, keys: Mapping[tuple[int, ...], str]
+    ) -> np.ndarray[Any, Any]:
+        """The elements ``selection`` picks, from the chunks ``keys`` names (by grid index).
+
+        Chunks that are not stored keep the fill value. Past a few MiB of chunks, each chunk
+        is decoded and copied into place on a thread pool as soon as its bytes are in,
+        while the rest of its request still streams: inflating (zlib and blosc release the
+        GIL) overlaps the network and spreads over the cores.
+        """
         if self._closed:
             raise ValueError("the file is closed: reopen it to read data")
         refs = self._tree.refs
         present = {key: refs[key] for key in keys.values() if key in refs}
-        payloads = self._store.load(present)
-        decoded = self._decode(meta, payloads)
-        return {index: decoded.get(key) for index, key in keys.items()}
+        index_of = {key: index for index, key in keys.items()}
+        out = meta.empty(selection.shape)
 
-    def _decode(
-        self, meta: ArrayMeta, payloads: dict[str, bytes]
-    ) -> dict[str, np.ndarray[Any, Any]]:
-        items = list(payloads.items())
-        total = sum(len(p) for _, p in items)
-        if len(items) < 2 or total < _PARALLEL_DECODE_BYTES:
-            return {key: decode_chunk(meta, payload) for key, payload in items}
+        def place(key: str, payload: bytes) -> None:
+            src, dst = selection.placement(index_of[key], meta.chunks)
+            rows = _rows_needed(src[0], meta.chunks[0]) if src else None
+            out[dst] = decode_chunk(meta, payload, rows)[src]
+
+        if len(present) < 2 or _stored_bytes(present) < _PARALLEL_DECODE_BYTES:
+            for key, payload in self._store.load(present).items():
+                place(key, payload)
+            return selection.finish(out)
         pool = self._decode_pool()
-        batch = math.ceil(len(items) / _DECODE_WORKERS)
-        parts = [items[i : i + batch] for i in range(0, len(items), batch)]
-        out: dict[str, np.ndarray[Any, Any]] = {}
-        for part in pool.map(lambda p: [(k, decode_chunk(meta, v)) for k, v in p], parts):
-            out.update(part)
-        return out
+        futures: list[Future[None]] = []
+        try:
+            self._store.load(present, lambda k, p: futures.append(pool.submit(place, k, p)))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for future in futures:
+            future.result()
+        return selection.finish(out)
 
     def _decode_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(_DECODE_WORKERS, "neuropil-decode")
             return self._pool
+
+
+def _stored_bytes(refs: Mapping[str, Any]) -> int:
+    """Bytes of chunk data behind ``refs`` (file refs by their size, inline by length)."""
+    total = 0
+    for value in refs.values():
+        if isinstance(value, list) and len(value) == 3 and isinstance(value[2], int):
+            total += value[2]
+        elif isinstance(value, str):
+            total += len(value)
+    return total
+
+
+def _rows_needed(picks: slice | np.ndarray[Any, Any], extent: int) -> int:
+    """How many leading positions of a chunk's first axis a selection of it reaches."""
+    if isinstance(picks, slice):
+        taken = range(extent)[picks]
+        return max(taken[0], taken[-1]) + 1 if len(taken) else 0
+    return int(picks.max()) + 1 if len(picks) else 0

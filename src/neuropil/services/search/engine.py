@@ -1,0 +1,239 @@
+"""The search engine interface, and the SQL both backends share.
+
+A backend (:mod:`.sqlite_fts`, :mod:`.postgres_fts`) supplies the full-text pieces: which
+dandiset documents match a term, their relevance, snippets, and the matching assets of one
+dandiset. Everything else — path words, metadata values, operators, visibility — is plain
+SQL over ``search_words``/``search_facets`` and the archive's tables, written once here.
+
+A dandiset matches a free-text term when the term occurs in its metadata document, in the
+words of its asset paths, or in a metadata value of its assets (species, approach,
+technique, variable measured, file type). That check never visits the assets, so a word
+held by every file of the archive costs one row per dandiset, not one per asset.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from neuropil.db.models import (
+    Dandiset,
+    EmbargoStatus,
+    SearchFacet,
+    SearchWord,
+    User,
+    dandiset_owners,
+)
+from neuropil.services.search.query import DateRange, Query, Term
+
+#: The facets a result reports, in order.
+FACETS = ("species", "approach", "technique", "file_type")
+#: Identifiers are six digits; a longer number is text (and beyond PostgreSQL's integer).
+MAX_IDENTIFIER = 999_999
+
+
+@dataclass(frozen=True)
+class AssetMatches:
+    """The matching assets of one dandiset: primary keys of the best ones, and the count."""
+
+    asset_pks: list[int]
+    count: int
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SearchEngine(ABC):
+    """One backend's full-text search. Methods return SQL (to compose) or run it in ``s``."""
+
+    # -- what a backend provides ---------------------------------------------------------------
+    @abstractmethod
+    def documents_matching(self, term: Term) -> sa.Select[Any]:
+        """Ids of dandisets whose metadata document contains ``term``."""
+
+    @abstractmethod
+    def scores(self, terms: Sequence[Term]) -> sa.Subquery:
+        """``(dandiset_id, score)`` of documents holding any of ``terms``; higher is better."""
+
+    @abstractmethod
+    def snippets(self, s: Session, ids: list[int], terms: Sequence[Term]) -> dict[int, str]:
+        """A short plain-text excerpt of each dandiset's description, near the terms."""
+
+    @abstractmethod
+    def asset_matches(
+        self,
+        s: Session,
+        dandiset_ids: Sequence[int],
+        terms: Sequence[Term],
+        filters: list[list[tuple[str, ...]]],
+        *,
+        any_term: bool,
+        limit: int,
+    ) -> dict[int, AssetMatches]:
+        """For each of ``dandiset_ids`` (one statement for all of them), the assets of its
+        draft holding every term (or any, with ``any_term``) whose metadata values hold one
+        phrase of each filter, oldest first. A dandiset without any may be left out."""
+
+    @abstractmethod
+    def id_list(self, ids: Sequence[int]) -> sa.Select[Any]:
+        """A one-column select of ``ids``, sent as one bound value (not one per id): the
+        dandisets already matched, for facet counts and DANDI's listing, so the match is
+        not evaluated again."""
+
+    def lowered(self, column: Any) -> Any:
+        """``column`` for a case-insensitive ``LIKE`` with a lower-case pattern."""
+        return sa.func.lower(column)
+
+    # -- shared SQL ----------------------------------------------------------------------------
+    def assets(
+        self, s: Session, dandiset_ids: Sequence[int], query: Query, limit: int
+    ) -> dict[int, AssetMatches]:
+        """The assets to list under each hit: those holding every term and satisfying the
+        asset operators; else, as the words may be spread over the dandiset and its files,
+        those holding any term; else those the operators select.
+
+        Each attempt is one statement for all the hits still without assets (a page costs
+        at most three, not three per hit)."""
+        filters = asset_filter_tokens(query)
+        terms = query.terms
+        attempts: list[tuple[Sequence[Term], bool]] = []
+        if terms:
+            attempts.append((terms, False))
+        if len(terms) > 1:
+            attempts.append((terms, True))
+        if filters:
+            attempts.append(((), False))
+        found: dict[int, AssetMatches] = {}
+        todo = list(dandiset_ids)
+        for attempt_terms, any_term in attempts:
+            if not todo:
+                break
+            got = self.asset_matches(
+                s, todo, attempt_terms, filters, any_term=any_term, limit=limit
+            )
+            found.update({i: m for i, m in got.items() if m.count})
+            todo = [i for i in todo if i not in found]
+        return {i: found.get(i, AssetMatches([], 0)) for i in dandiset_ids}
+
+    def term_matches(self, term: Term) -> sa.CompoundSelect[Any]:
+        """Ids of dandisets where ``term`` occurs: metadata, path words or asset values."""
+        parts: list[Any] = [
+            self.documents_matching(term),
+            self.path_words_matching(term),
+            sa.select(SearchFacet.dandiset_id).where(
+                self.lowered(SearchFacet.value).like("%" + "%".join(term.tokens) + "%")
+            ),
+        ]
+        if len(term.tokens) == 1 and term.tokens[0].isdigit():
+            number = int(term.tokens[0])
+            if 0 < number <= MAX_IDENTIFIER:
+                parts.append(sa.select(Dandiset.id).where(Dandiset.id == number))
+        return sa.union(*parts)
+
+    def path_words_matching(self, term: Term) -> sa.Select[Any]:
+        """Dandisets whose asset paths hold every word of ``term`` (prefixes for long words)."""
+        selects = []
+        for i, token in enumerate(term.tokens):
+            word = SearchWord.word
+            cond = (
+                sa.and_(word >= token, word < token + "\U0010ffff")
+                if term.prefixed(i)
+                else word == token
+            )
+            selects.append(sa.select(SearchWord.dandiset_id).where(cond))
+        if len(selects) == 1:
+            return selects[0]
+        return sa.select(sa.intersect(*selects).subquery().c[0])
+
+    def candidates(
+        self, query: Query, user: User | None, *, visible: bool = True
+    ) -> sa.Select[Any]:
+        """``(id, modified)`` of the dandisets matching ``query`` that ``user`` may see."""
+        q: Any = sa.select(Dandiset.id, Dandiset.modified)
+        if visible:
+            q = q.where(visibility(user))
+        for term in query.terms:
+            q = q.where(Dandiset.id.in_(self.term_matches(term)))
+        for op, values in query.values.items():
+            q = q.where(Dandiset.id.in_(operator_matches(op, values, query, self.lowered)))
+        q = q.where(*_date_conditions(Dandiset.created, query.created))
+        q = q.where(*_date_conditions(Dandiset.modified, query.modified))
+        selected: sa.Select[Any] = q
+        return selected
+
+
+def visibility(user: User | None) -> Any:
+    """Open dandisets, plus embargoed ones for their owners (all of them for admins)."""
+    open_ = Dandiset.embargo_status == EmbargoStatus.OPEN
+    if user is None:
+        return open_
+    if user.is_admin:
+        return sa.true()
+    owned = (
+        sa.select(dandiset_owners.c.dandiset_id)
+        .where(
+            dandiset_owners.c.dandiset_id == Dandiset.id,
+            dandiset_owners.c.user_id == user.id,
+        )
+        .exists()
+    )
+    return sa.or_(open_, owned)
+
+
+def operator_matches(
+    op: str, values: list[str], query: Query, lowered: Callable[[Any], Any] = sa.func.lower
+) -> sa.Select[Any]:
+    """Dandisets matching any of the values of one operator (``lowered``: see
+    :meth:`SearchEngine.lowered`)."""
+    if op == "owner":
+        u = User.__table__.c
+        conds = []
+        for v in values:
+            sub = f"%{like_escape(v.lower())}%"
+            conds += [
+                sa.func.lower(u.username).like(sub, escape="\\"),
+                sa.func.lower(u.name).like(sub, escape="\\"),
+                sa.func.lower(u.email) == v.lower(),
+            ]
+        return (
+            sa.select(dandiset_owners.c.dandiset_id)
+            .join(User.__table__, u.id == dandiset_owners.c.user_id)
+            .where(sa.or_(*conds))
+        )
+    value = lowered(SearchFacet.value)
+    if op == "file_type":
+        patterns = [like_escape(t) + "%" for t in query.file_types]
+    else:  # substring of the value, as DANDI matches its assetsSummary
+        patterns = [f"%{like_escape(v.lower())}%" for v in values]
+    return sa.select(SearchFacet.dandiset_id).where(
+        SearchFacet.facet == op, sa.or_(*(value.like(p, escape="\\") for p in patterns))
+    )
+
+
+def _date_conditions(column: Any, span: DateRange) -> list[Any]:
+    conds = []
+    if span.lower is not None:
+        conds.append(column >= span.lower)
+    if span.upper is not None:
+        conds.append(column < span.upper)
+    return conds
+
+
+def asset_filter_tokens(query: Query) -> list[list[tuple[str, ...]]]:
+    """The asset operators as token phrases: one list of alternatives per operator."""
+    from neuropil.services.search.query import words
+
+    out = []
+    for op, values in query.asset_filters.items():
+        texts = query.file_types if op == "file_type" else values
+        alternatives = [tuple(words(t)) for t in texts]
+        alternatives = [a for a in alternatives if a]
+        if alternatives:
+            out.append(alternatives)
+    return out

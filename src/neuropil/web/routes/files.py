@@ -1,0 +1,160 @@
+"""The file browser (``/dandiset/{id}/{version}/files?location=path/``) and asset actions.
+
+``location`` names a folder (its children are listed, folders with their aggregate size and
+file count) or a file (its page: download link, metadata, a streaming snippet, "Open with"
+links). Owners of a draft can rename (move) and delete assets here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from neuropil.errors import NotFound
+from neuropil.services import asset_admin, assets, browse
+from neuropil.services.metadata import asset_metadata
+from neuropil.web import viewers
+from neuropil.web.render import render
+from neuropil.web.routes._common import Paging, page_number, page_router
+from neuropil.web.routes.dandiset import VersionPage, load_version
+from neuropil.web.state import FormDep, Web, WebDep, field
+
+router = page_router()
+
+PAGE_SIZE = 100
+HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+
+
+def crumbs(location: str) -> list[tuple[str, str]]:
+    """``a/b/c`` -> ``[("a", "a/"), ("b", "a/b/"), ("c", "a/b/c/")]``."""
+    parts = [p for p in location.strip("/").split("/") if p]
+    return [(p, "/".join(parts[: i + 1]) + "/") for i, p in enumerate(parts)]
+
+
+def snippet(path: str, url: str) -> str | None:
+    """Python that streams the file with neuropil (NWB and HDF5 files only)."""
+    low = path.lower()
+    if low.endswith(".nwb"):
+        return f'import neuropil\n\nnwbfile = neuropil.open_nwb("{url}")\nprint(nwbfile)'
+    if low.endswith(HDF5_SUFFIXES):
+        return f'import neuropil\n\nfile = neuropil.open("{url}")\nprint(list(file))'
+    return None
+
+
+@router.get("/dandiset/{identifier}/{version}/files")
+@router.get("/dandiset/{identifier}/{version}/files/")
+def files_page(identifier: str, version: str, request: Request, web: WebDep) -> Response:
+    location = (request.query_params.get("location") or "").strip("/")
+    page = load_version(web, identifier, version)
+    if location and browse.is_file(
+        web.ctx, user=web.user, identifier=identifier, version=version, path=location
+    ):
+        return _file_page(web, page, location)
+    number = page_number(request.query_params.get("page"))
+    folder = browse.folder(
+        web.ctx,
+        user=web.user,
+        identifier=identifier,
+        version=version,
+        path=location,
+        offset=(number - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    return render(
+        web,
+        "files.html",
+        page=page,
+        folder=folder,
+        crumbs=crumbs(location),
+        paging=Paging(number, PAGE_SIZE, folder.total),
+    )
+
+
+def _file_page(web: Web, page: VersionPage, path: str) -> Response:
+    _, found, _ = assets.list_assets(
+        web.ctx,
+        user=web.user,
+        identifier=page.identifier,
+        version=page.version,
+        path=path,
+        with_metadata=True,
+        limit=1,
+        count=False,
+    )
+    if not found or found[0].path != path:
+        raise NotFound(f"No file {path!r} in version {page.version}.")
+    record = found[0]
+    download = web.urls.asset_download(record.asset_id)
+    asset_status: str | None = None
+    problems: list[dict[str, Any]] = []
+    if page.owner:
+        asset_status, problems = assets.get_asset_validation(
+            web.ctx,
+            user=web.user,
+            identifier=page.identifier,
+            version=page.version,
+            asset_id=record.asset_id,
+        )
+    return render(
+        web,
+        "file.html",
+        page=page,
+        asset=record,
+        crumbs=crumbs(path),
+        download=download,
+        metadata=asset_metadata(record, web.urls),
+        snippet=snippet(path, download),
+        viewer_links=viewers.links(
+            web.ctx.settings.viewers,
+            url=download,
+            asset_id=record.asset_id,
+            dandiset=page.identifier,
+            version=page.version,
+            path=path,
+        ),
+        asset_status=asset_status,
+        problems=problems,
+    )
+
+
+def _files_url(identifier: str, location: str) -> str:
+    from urllib.parse import quote
+
+    return f"/dandiset/{identifier}/draft/files?location={quote(location, safe='/')}"
+
+
+@router.post("/dandiset/{identifier}/draft/files/rename")
+def rename_asset(identifier: str, web: WebDep, form: FormDep) -> Response:
+    record = asset_admin.rename_asset(
+        web.ctx,
+        user=web.user,
+        identifier=identifier,
+        version="draft",
+        asset_id=field(form, "asset_id"),
+        new_path=field(form, "new_path"),
+    )
+    return web.redirect(_files_url(identifier, record.path), flash=f"Renamed to {record.path}.")
+
+
+@router.post("/dandiset/{identifier}/draft/files/delete")
+def delete_asset(identifier: str, web: WebDep, form: FormDep) -> Response:
+    path = field(form, "path")
+    assets.delete_asset(
+        web.ctx,
+        user=web.user,
+        identifier=identifier,
+        version="draft",
+        asset_id=field(form, "asset_id"),
+    )
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    try:
+        browse.folder(
+            web.ctx, user=web.user, identifier=identifier, version="draft", path=parent, limit=0
+        )
+    except NotFound:
+        parent = ""  # the folder held only this file and is gone with it
+    return web.redirect(
+        _files_url(identifier, parent + "/" if parent else ""), flash=f"Deleted {path}."
+    )
