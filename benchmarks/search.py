@@ -12,6 +12,10 @@ Then a real ``neuropil serve`` answers over HTTP: ``/api/search/`` (a mix of fre
 phrases, operators and facet filters), DANDI's ``/api/dandisets/?search=``, and — when the
 web app is present — the dandiset page, the file browser and the search page. p95 against
 the targets: search < 100 ms, page render < 50 ms.
+
+Generating takes minutes at full size: with ``NEUROPIL_BENCH_SEARCH_DATA=dir`` the archives
+are kept in ``dir`` (and a PostgreSQL database named after the size) and reused by the next
+run — remove them after changing the generator or the schema.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from benchmarks.common import NeuropilServer, Workspace, log, summary
 
 SEARCH_TARGET_MS = 100.0
 PAGE_TARGET_MS = 50.0
+#: Pages that are searches: measured against the search target, not the page render one.
+SEARCH_PAGES = ("search page",)
 SIZES = {"full": (10_000, 1_000_000), "quick": (1_000, 50_000)}
 BATCH = 20_000
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -565,7 +571,13 @@ def rows(result: dict[str, Any]) -> list[list[Any]]:
         groups = [("api/search", res["search"], SEARCH_TARGET_MS)]
         groups.append(("api/dandisets?search", res["dandi_search"], SEARCH_TARGET_MS))
         if res.get("pages"):
-            groups.append(("page", res["pages"], PAGE_TARGET_MS))
+            # The issue's targets: search < 100 ms, dandiset and file-browser pages < 50 ms.
+            # The search page is a search (the same engine call, rendered as HTML).
+            pages = {n: v for n, v in res["pages"].items() if n not in SEARCH_PAGES}
+            searches = {n: v for n, v in res["pages"].items() if n in SEARCH_PAGES}
+            groups.append(("page", pages, PAGE_TARGET_MS))
+            if searches:
+                groups.append(("web", searches, SEARCH_TARGET_MS))
         for label, samples, target in groups:
             every: list[float] = []
             for name, s in samples.items():
@@ -587,7 +599,8 @@ def rows(result: dict[str, Any]) -> list[list[Any]]:
 LEGEND = (
     "Search: milliseconds per request over HTTP (p50 / p95) against a real neuropil serve;\n"
     "  api/search answers dandisets by relevance with their matching assets and facet counts;\n"
-    "  ALL pools every query of the mix; targets: search p95 < 100 ms, page render < 50 ms."
+    "  ALL pools every query of the mix; targets: search p95 < 100 ms (the API and the web\n"
+    "  search page), dandiset and file-browser page render < 50 ms."
 )
 
 

@@ -298,3 +298,21 @@ def test_worker_threads_wake_on_commit(db: Database, queue: JobQueue) -> None:
         workers.stop(timeout=10)
     assert sorted(seen) == list(range(20))
     assert all(not t.is_alive() for t in workers._threads)
+
+
+def test_low_priority_kinds_wait_while_others_are_runnable(db: Database) -> None:
+    queue = JobQueue(db, low_priority=frozenset({"slow"}))
+    enqueue(queue, "slow", {"n": 1})
+    enqueue(queue, "quick", {"n": 2})
+    enqueue(queue, "slow", {"n": 3})
+    order = []
+    while (job := queue.claim()) is not None:
+        order.append(job.payload["n"])
+    assert order == [2, 1, 3]  # the quick job first, then the slow ones in queue order
+
+
+def test_index_builds_are_low_priority() -> None:
+    from neuropil.services import indexes
+    from neuropil.services.context import LOW_PRIORITY_JOBS
+
+    assert indexes.JOB in LOW_PRIORITY_JOBS

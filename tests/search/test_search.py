@@ -310,3 +310,32 @@ def test_dandi_list_search_keeps_its_order(alice: httpx.Client, anon: httpx.Clie
     upload_asset(alice, a, "x.nwb", random_bytes(6), {"wasAttributedTo": [MOUSE]})
     listed = anon.get("dandisets/", params={"search": f"{w} species:mouse"}).json()
     assert [d["identifier"] for d in listed["results"]] == [a]
+
+
+def test_each_hit_of_a_page_lists_its_own_assets(alice: httpx.Client, anon: httpx.Client) -> None:
+    """The assets of every hit come from one statement per attempt for the whole page:
+    each hit still gets its own — those holding both words, else either, else none."""
+    w, both, split, meta_only = word(), word(), word(), word()
+    a = create_dandiset(alice, f"{w} {both}")
+    upload_asset(alice, a, f"{w}/{both}_1.nwb", random_bytes(8), asset_md(MOUSE))
+    upload_asset(alice, a, f"{w}/other.nwb", random_bytes(8), asset_md(MOUSE))
+    upload_asset(alice, a, f"x/{both}_2.nwb", random_bytes(8), asset_md(MOUSE))
+    b = create_dandiset(alice, f"{w} {split}")  # the words are in the name, each file has one
+    upload_asset(alice, b, f"{split}/a.nwb", random_bytes(8), asset_md(RAT))
+    upload_asset(alice, b, "y/b.nwb", random_bytes(8), asset_md(RAT))
+    c = create_dandiset(alice, f"{w} {meta_only}")  # files hold neither word
+    upload_asset(alice, c, "z/c.nwb", random_bytes(8), asset_md(RAT))
+    body = find(anon, w, page_size=10)
+    assert sorted(ids(body)) == sorted([a, b, c])
+    assert paths(body, a) == sorted([f"{w}/{both}_1.nwb", f"{w}/other.nwb"])
+    assert paths(body, b) == []  # no file holds w
+    assert paths(body, c) == []
+    body = find(anon, f"{w} {both}")
+    assert paths(body, a) == [f"{w}/{both}_1.nwb"]  # both words in one file
+    body = find(anon, f"{w} {split}")
+    assert paths(body, b) == [f"{split}/a.nwb"]  # either word, as none holds both
+    body = find(anon, f"{w} species:rat")
+    assert sorted(ids(body)) == sorted([b, c])
+    assert paths(body, b) == sorted([f"{split}/a.nwb", "y/b.nwb"])  # the operator selects
+    assert paths(body, c) == ["z/c.nwb"]
+    assert {h["identifier"]: h["asset_count"] for h in body["results"]} == {b: 2, c: 1}

@@ -136,16 +136,35 @@ class DigestCache:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection | None:
+        # Switching to WAL and creating the table need a moment of exclusive access, which
+        # SQLite's busy timeout does not always wait for: several uploads starting at once
+        # (other processes) retry briefly instead of giving up on the cache.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return self._connect()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    log.warning(
+                        "digest cache %s unavailable (%s); hashing without it", self.path, exc
+                    )
+                    return None
+                time.sleep(0.05)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("digest cache %s unavailable (%s); hashing without it", self.path, exc)
+                return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # a lost entry costs one re-hash, no more
             db.execute(_SCHEMA)
             db.commit()
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("digest cache %s unavailable (%s); hashing without it", self.path, exc)
-            return None
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def close(self) -> None:

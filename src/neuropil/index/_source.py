@@ -59,19 +59,31 @@ class SourceFile:
 
 
 @contextmanager
-def open_hdf5(source: str | Path | BinaryIO) -> Iterator[tuple[SourceFile, h5py.File]]:
-    """Open ``source`` (a path or a seekable binary file object) for indexing."""
+def open_hdf5(
+    source: str | Path | BinaryIO, *, name: str | None = None
+) -> Iterator[tuple[SourceFile, h5py.File]]:
+    """Open ``source`` (a path or a seekable binary file object) for indexing.
+
+    A path is opened by HDF5 itself, not through a Python file object: when HDF5 fails half
+    way through opening a file object (a truncated or damaged file), it keeps a reference to
+    it that crashes the interpreter at exit (h5py 3.16 / HDF5 2.0). File objects (remote
+    files, store blobs) still take that path; see docs/design/streaming.md.
+    ``name`` replaces the path in error messages (the server must not show its paths).
+    """
     with ExitStack() as stack:
         if isinstance(source, str | Path):
             handle: BinaryIO = stack.enter_context(open(source, "rb"))
-            name = str(source)
+            target: str | BinaryIO = str(source)
+            label = name or str(source)
         else:
-            handle, name = source, getattr(source, "name", "<file object>")
-        src = SourceFile(handle, name=str(name))
+            handle = target = source
+            label = name or str(getattr(source, "name", "<file object>"))
+        src = SourceFile(handle, name=label)
         if not src.has_signature():
             raise NotHdf5(f"{src.name} is not an HDF5 file (no HDF5 signature found)")
         try:
-            file = stack.enter_context(h5py.File(handle, "r"))
+            file = stack.enter_context(h5py.File(target, "r"))
         except OSError as exc:
-            raise CorruptHdf5(f"{src.name} is a damaged or truncated HDF5 file: {exc}") from exc
+            message = str(exc).replace(str(source), label) if name else str(exc)
+            raise CorruptHdf5(f"{src.name} is a damaged or truncated HDF5 file: {message}") from exc
         yield src, file

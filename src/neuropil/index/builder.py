@@ -28,7 +28,11 @@ from neuropil.index._values import References
 
 
 def build_index(
-    source: str | Path | BinaryIO, *, url: str, options: IndexOptions | None = None
+    source: str | Path | BinaryIO,
+    *,
+    url: str,
+    options: IndexOptions | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Index the HDF5 file ``source`` (a path or a seekable binary file object).
 
@@ -36,9 +40,10 @@ def build_index(
     the template ``{{u1}}``. Raises :class:`~neuropil.errors.NotHdf5` for other files,
     :class:`~neuropil.errors.CorruptHdf5` for truncated or damaged ones and
     :class:`~neuropil.errors.UnsupportedHdf5` for features the format cannot express
-    (external links, filters without a numcodecs twin, region references, ...).
+    (external links, filters without a numcodecs twin, region references, ...). ``name``
+    stands for the file in error messages (default: its path or file object's name).
     """
-    with open_hdf5(source) as (src, file):
+    with open_hdf5(source, name=name) as (src, file):
         walker = _Walker(file, src, options or IndexOptions())
         try:
             walker.group("", file, ancestors=frozenset())

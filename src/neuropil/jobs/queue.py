@@ -23,9 +23,12 @@ MAX_ATTEMPTS = 5
 
 
 class JobQueue:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, low_priority: frozenset[str] = frozenset()) -> None:
         self.db = db
         self.wakeup = threading.Event()
+        #: Job kinds that wait while others are runnable: long background work (building
+        #: indexes) must not hold up the short jobs users wait for (validation).
+        self.low_priority = low_priority
 
     def enqueue(
         self,
@@ -104,7 +107,7 @@ class JobQueue:
                         sa.and_(Job.state == JobState.RUNNING, Job.locked_until < now),
                     )
                 )
-                .order_by(Job.id)
+                .order_by(*self._order())
                 .limit(1)
             )
             if not self.db.is_sqlite:
@@ -126,6 +129,12 @@ class JobQueue:
             s.flush()
             s.expunge(job)
             return job
+
+    def _order(self) -> list[Any]:
+        if not self.low_priority:
+            return [Job.id]
+        later = sa.case((Job.kind.in_(sorted(self.low_priority)), 1), else_=0)
+        return [later, Job.id]
 
     def renew(self, job_id: int) -> None:
         """Extend a running job's lease (the worker is alive)."""

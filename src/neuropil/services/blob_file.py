@@ -33,9 +33,12 @@ class StoreReadError(OSError):
 class BlobFile(io.RawIOBase):
     """The object ``key`` of ``store`` (``size`` bytes) as a read-only binary file.
 
-    The store's failures are remembered in :attr:`error`: h5py turns exceptions raised by a
-    file object into its own generic errors, and the caller must be able to tell "the store
-    failed" (retry later) from "the bytes are not valid HDF5" (a final verdict).
+    The store's failures are remembered in :attr:`error`, and the read comes back short (as
+    at the end of the file) instead of raising: an exception raised inside HDF5's file-object
+    callbacks can leave a half-opened file in the library that crashes the interpreter when
+    it closes it at exit. HDF5 reports the short read as a truncated file; the caller must
+    check :attr:`error` to tell "the store failed" (retry later) from "the bytes are not
+    valid HDF5" (a final verdict).
     """
 
     def __init__(
@@ -84,16 +87,18 @@ class BlobFile(io.RawIOBase):
         with memoryview(buffer) as view, view.cast("B") as out:
             want = max(0, min(len(out), self.size - self._pos))
             done = 0
-            while done < want:
+            while done < want and self.error is None:
                 index, skip = divmod(self._pos + done, self.block_size)
                 block = self._block(index)
+                if block is None:
+                    break
                 n = min(len(block) - skip, want - done)
                 out[done : done + n] = block[skip : skip + n]
                 done += n
             self._pos += done
             return done
 
-    def _block(self, index: int) -> bytes:
+    def _block(self, index: int) -> bytes | None:
         block = self._blocks.get(index)
         if block is not None:
             self._blocks.move_to_end(index)
@@ -104,14 +109,15 @@ class BlobFile(io.RawIOBase):
             block = b"".join(self.store.read(self.key, ByteRange(start, stop)))
         except Exception as exc:
             self.error = StoreReadError(f"reading {self.name} from the store failed: {exc!r}")
-            raise self.error from exc
+            self.error.__cause__ = exc
+            return None
         self.reads += 1
         if len(block) != stop - start:
             self.error = StoreReadError(
                 f"the store returned {len(block)} bytes of {self.name} at offset {start}, "
                 f"not {stop - start}"
             )
-            raise self.error
+            return None
         self._blocks[index] = block
         if len(self._blocks) > self.max_blocks:
             self._blocks.popitem(last=False)

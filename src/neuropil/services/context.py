@@ -10,6 +10,10 @@ from neuropil.db.engine import Database
 from neuropil.jobs.queue import JobQueue
 from neuropil.storage import BlobStore, LocalBlobStore, MemoryBlobStore
 
+#: Job kinds run only when nothing else is runnable (``neuropil.services.indexes.JOB``):
+#: an index build can take seconds, a draft's validation must not wait behind a queue of them.
+LOW_PRIORITY_JOBS = frozenset({"blob.index"})
+
 
 @dataclass
 class Context:
@@ -36,5 +40,5 @@ def make_context(settings: Settings) -> Context:
         db=db,
         store=make_store(settings),
         signer=UrlSigner(settings.signing_secret()),
-        jobs=JobQueue(db),
+        jobs=JobQueue(db, low_priority=LOW_PRIORITY_JOBS),
     )

@@ -206,18 +206,23 @@ def _build(store: BlobStore, blob: AssetBlob) -> tuple[bytes, str, int]:
     from neuropil.index import build_index, dumps_index
 
     name = f"blob {blob.blob_id}"
-    source: BinaryIO
+    source: BinaryIO | Path
     remote: BlobFile | None = None
     if isinstance(store, LocalBlobStore):
-        source = _local_file(store.local_path(blob.key), name)
+        source = store.local_path(blob.key)
+        if not source.is_file():
+            raise PermanentJobError(f"the bytes of {name} are missing")
     else:
         if store.stat(blob.key) is None:
             raise PermanentJobError(f"the bytes of blob {blob.blob_id} are missing")
         remote = BlobFile(store, blob.key, blob.size, name=name)
         source = io.BufferedReader(remote, buffer_size=64 << 10)
     try:
-        with source:
-            index = build_index(source, url="")
+        if isinstance(source, Path):
+            index = build_index(source, url="", name=name)
+        else:
+            with source:
+                index = build_index(source, url="", name=name)
     except StoreReadError:
         raise
     except InvalidHdf5:
@@ -231,16 +236,6 @@ def _build(store: BlobStore, blob: AssetBlob) -> tuple[bytes, str, int]:
         raise CorruptHdf5(f"{name} could not be indexed: {type(exc).__name__}: {exc}") from exc
     (template,) = index["templates"]
     return dumps_index(index).encode(), str(template), int(index["version"])
-
-
-def _local_file(path: Path, name: str) -> BinaryIO:
-    """The blob's file, named after the blob: error messages must not show server paths."""
-    try:
-        raw = io.FileIO(path, "r")
-    except FileNotFoundError as exc:
-        raise PermanentJobError(f"the bytes of {name} are missing") from exc
-    raw.name = name  # type: ignore[misc]  # FileIO.name is writable
-    return io.BufferedReader(raw, buffer_size=64 << 10)
 
 
 # -- serving ----------------------------------------------------------------------------------

@@ -86,6 +86,14 @@ class SearchEngine(ABC):
         dandisets already matched, for facet counts and DANDI's listing, so the match is
         not evaluated again."""
 
+    def dandiset_ids(self, ids: Sequence[int]) -> sa.Select[Any]:
+        """Like :meth:`id_list`, for a filter on ``dandisets`` in someone else's query."""
+        return self.id_list(ids)
+
+    @abstractmethod
+    def prepare(self, s: Session) -> None:
+        """Settings for the search statements of read transaction ``s``."""
+
     def lowered(self, column: Any) -> Any:
         """``column`` for a case-insensitive ``LIKE`` with a lower-case pattern."""
         return sa.func.lower(column)
@@ -126,8 +134,8 @@ class SearchEngine(ABC):
         parts: list[Any] = [
             self.documents_matching(term),
             self.path_words_matching(term),
-            sa.select(SearchFacet.dandiset_id).where(
-                self.lowered(SearchFacet.value).like("%" + "%".join(term.tokens) + "%")
+            values_matching(
+                self.lowered(FACET_VALUES.c.value).like("%" + "%".join(term.tokens) + "%")
             ),
         ]
         if len(term.tokens) == 1 and term.tokens[0].isdigit():
@@ -206,13 +214,62 @@ def operator_matches(
             .join(User.__table__, u.id == dandiset_owners.c.user_id)
             .where(sa.or_(*conds))
         )
-    value = lowered(SearchFacet.value)
+    value = lowered(FACET_VALUES.c.value)
     if op == "file_type":
         patterns = [like_escape(t) + "%" for t in query.file_types]
     else:  # substring of the value, as DANDI matches its assetsSummary
         patterns = [f"%{like_escape(v.lower())}%" for v in values]
+    return values_matching(
+        FACET_VALUES.c.facet == op, sa.or_(*(value.like(p, escape="\\") for p in patterns))
+    )
+
+
+#: Every facet ``search_facets`` holds (migration 0004).
+STORED_FACETS = ("species", "approach", "technique", "variable", "file_type")
+
+
+def _facet_values() -> sa.CTE:
+    """The distinct ``(facet, value)`` pairs of ``search_facets``, found by skipping through
+    the index ``(facet, value, dandiset_id)``: one seek per distinct value.
+
+    The archive holds a few dozen distinct values in tens of thousands of rows (one per
+    dandiset and value). Matching text against the rows calls ``LIKE`` (and on PostgreSQL
+    ``lower()``) on every one of them — 9 ms per term on PostgreSQL, 4 on SQLite, for the
+    50,000 rows of the benchmark — against the distinct values it costs well under 1 ms,
+    and the matching values' dandisets are then read from the same index.
+    """
+    t = SearchFacet.__table__
+    names = sa.union_all(
+        *(sa.select(sa.literal(facet, sa.String).label("facet")) for facet in STORED_FACETS)
+    ).subquery("names")
+    first = sa.select(
+        names.c.facet,
+        sa.select(sa.func.min(t.c.value))
+        .where(t.c.facet == names.c.facet)
+        .scalar_subquery()
+        .label("value"),
+    )
+    values = first.cte("facet_values", recursive=True)
+    later = t.alias("later")
+    step = sa.select(
+        values.c.facet,
+        sa.select(sa.func.min(later.c.value))
+        .where(later.c.facet == values.c.facet, later.c.value > values.c.value)
+        .scalar_subquery(),
+    ).where(values.c.value.is_not(None))
+    return values.union_all(step)
+
+
+FACET_VALUES = _facet_values()
+
+
+def values_matching(*conditions: Any) -> sa.Select[Any]:
+    """Dandisets holding a facet value that satisfies ``conditions`` on ``FACET_VALUES``."""
+    matching = sa.select(FACET_VALUES.c.facet, FACET_VALUES.c.value).where(
+        FACET_VALUES.c.value.is_not(None), *conditions
+    )
     return sa.select(SearchFacet.dandiset_id).where(
-        SearchFacet.facet == op, sa.or_(*(value.like(p, escape="\\") for p in patterns))
+        sa.tuple_(SearchFacet.facet, SearchFacet.value).in_(matching)
     )
 
 
