@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from neuropil.errors import InvalidIndex
+from neuropil.errors import InvalidIndex, Unsupported
 from neuropil.index._decode import ArrayMeta
 from neuropil.index._format import (
     COMPOUND_DTYPE,
@@ -76,7 +76,10 @@ def _box(space: Any) -> tuple[slice, ...]:
     start, end = space.get_select_bounds()
     box = tuple(slice(a, b + 1) for a, b in zip(start, end, strict=True))
     if space.get_select_npoints() != math.prod(b - a + 1 for a, b in zip(start, end, strict=True)):
-        raise NotImplementedError("only block selections can be read from an index dataset")
+        raise Unsupported(
+            "only block (hyperslab) selections can be read through an index dataset's low-level "
+            "id; read point or irregular selections with numpy-style indexing (dset[...])"
+        )
     return box
 
 
