@@ -15,6 +15,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,67 +130,48 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     with Workspace(args.tmp_dir, keep=args.keep) as ws:
         log(f"workspace {ws.root}")
-        if "download" in only:
-            try:
-                res = download.run(
+        runners: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], list[Any]]]] = {
+            "download": (
+                lambda: download.run(
                     ws,
                     size_mib=size_mib,
                     reps=dl_reps,
                     nginx_directives=args.nginx_directive,
                     baseline_ref=args.baseline,
-                )
-                report["benchmarks"]["download"] = res
-                rows += download.rows(res)
-            except Exception as exc:  # report and go on with the other benchmark
-                failed = True
-                log(f"download benchmark failed: {exc!r}")
-                report["benchmarks"]["download"] = {"error": repr(exc)}
-        if "listing" in only:
+                ),
+                download.rows,
+            ),
+            "listing": (lambda: listing.run(ws, n_assets=n_assets, reps=ls_reps), listing.rows),
+            "transfer": (
+                lambda: transfer.run(ws, sizes=transfer.default_sizes(args.quick)),
+                transfer.rows,
+            ),
+            "publish": (
+                lambda: publish.run(
+                    ws,
+                    sizes=tuple(
+                        args.publish_sizes or (publish.QUICK_SIZES if args.quick else publish.SIZES)
+                    ),
+                ),
+                publish.rows,
+            ),
+            "streaming": (
+                lambda: streaming.run(ws, settings=streaming.default_settings(args.quick)),
+                streaming.rows,
+            ),
+            "search": (lambda: search.run(ws, quick=args.quick), search.rows),
+        }
+        for name, (run_one, to_rows) in runners.items():
+            if name not in only:
+                continue
             try:
-                res = listing.run(ws, n_assets=n_assets, reps=ls_reps)
-                report["benchmarks"]["listing"] = res
-                rows += listing.rows(res)
-            except Exception as exc:
+                res = run_one()
+                report["benchmarks"][name] = res
+                rows += to_rows(res)
+            except Exception as exc:  # report and go on with the other benchmarks
                 failed = True
-                log(f"listing benchmark failed: {exc!r}")
-                report["benchmarks"]["listing"] = {"error": repr(exc)}
-        if "transfer" in only:
-            try:
-                res = transfer.run(ws, sizes=transfer.default_sizes(args.quick))
-                report["benchmarks"]["transfer"] = res
-                rows += transfer.rows(res)
-            except Exception as exc:
-                failed = True
-                log(f"transfer benchmark failed: {exc!r}")
-                report["benchmarks"]["transfer"] = {"error": repr(exc)}
-        if "publish" in only:
-            try:
-                sizes = args.publish_sizes or (publish.QUICK_SIZES if args.quick else publish.SIZES)
-                res = publish.run(ws, sizes=tuple(sizes))
-                report["benchmarks"]["publish"] = res
-                rows += publish.rows(res)
-            except Exception as exc:
-                failed = True
-                log(f"publish benchmark failed: {exc!r}")
-                report["benchmarks"]["publish"] = {"error": repr(exc)}
-        if "streaming" in only:
-            try:
-                res = streaming.run(ws, settings=streaming.default_settings(args.quick))
-                report["benchmarks"]["streaming"] = res
-                rows += streaming.rows(res)
-            except Exception as exc:
-                failed = True
-                log(f"streaming benchmark failed: {exc!r}")
-                report["benchmarks"]["streaming"] = {"error": repr(exc)}
-        if "search" in only:
-            try:
-                res = search.run(ws, quick=args.quick)
-                report["benchmarks"]["search"] = res
-                rows += search.rows(res)
-            except Exception as exc:
-                failed = True
-                log(f"search benchmark failed: {exc!r}")
-                report["benchmarks"]["search"] = {"error": repr(exc)}
+                log(f"{name} benchmark failed: {exc!r}")
+                report["benchmarks"][name] = {"error": repr(exc)}
     report["environment"]["loadavg_end"] = loadavg()
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
