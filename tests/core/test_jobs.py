@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,7 +19,7 @@ from neuropil.db.migrate import upgrade
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
 from neuropil.jobs.queue import LEASE, JobQueue
-from neuropil.jobs.worker import MAX_ATTEMPTS, PermanentJobError, Workers
+from neuropil.jobs.worker import JOB_NICE, MAX_ATTEMPTS, PermanentJobError, Workers
 
 
 @pytest.fixture
@@ -298,6 +300,28 @@ def test_worker_threads_wake_on_commit(db: Database, queue: JobQueue) -> None:
         workers.stop(timeout=10)
     assert sorted(seen) == list(range(20))
     assert all(not t.is_alive() for t in workers._threads)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice is per thread on Linux")
+def test_worker_threads_run_below_the_request_threads(db: Database, queue: JobQueue) -> None:
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+    done = threading.Event()
+
+    def handler(payload: dict[str, Any]) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        done.set()
+
+    workers = Workers(queue, {"k": handler}, poll_interval=30)
+    workers.start()
+    try:
+        enqueue(queue, "k", {})
+        assert done.wait(10)
+    finally:
+        workers.stop(timeout=10)
+    assert seen == [min(19, mine + JOB_NICE)]
+    # Only the worker threads: the caller's own priority is untouched.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
 
 
 def test_low_priority_kinds_wait_while_others_are_runnable(db: Database) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -14,6 +16,27 @@ from neuropil.jobs.queue import LEASE, MAX_ATTEMPTS, JobQueue
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+
+#: How much lower than the server's request threads the worker threads run (Linux ``nice``
+#: steps). Jobs hash and index whole blobs; at equal priority they take CPU from the
+#: uploads and page views that are happening meanwhile, which someone is waiting on.
+JOB_NICE = 10
+
+
+def lower_thread_priority(steps: int) -> bool:
+    """Make the calling thread ``steps`` nice levels lower (Linux: ``nice`` is per thread).
+
+    Returns whether it worked; elsewhere, or where the change is refused, threads keep the
+    process's priority, which is only slower for requests, never wrong.
+    """
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except OSError:
+        return False
+    return True
 
 
 class PermanentJobError(Exception):
@@ -30,11 +53,13 @@ class Workers:
         *,
         threads: int = 2,
         poll_interval: float = 2.0,
+        nice: int = JOB_NICE,
     ) -> None:
         self.queue = queue
         self.handlers = handlers
         self.threads = threads
         self.poll_interval = poll_interval
+        self.nice = nice
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -105,6 +130,7 @@ class Workers:
         return min(self.poll_interval, max(due, 0.005))
 
     def _loop(self) -> None:
+        lower_thread_priority(self.nice)
         while not self._stop.is_set():
             try:
                 worked = self.run_one()

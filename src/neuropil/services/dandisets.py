@@ -22,7 +22,7 @@ from neuropil.errors import BadRequest, NotFound, PermissionDenied, Unsupported
 from neuropil.services import auth
 from neuropil.services.context import Context
 from neuropil.services.metadata import default_contributor, strip_version_metadata
-from neuropil.services.search import matching_ids
+from neuropil.services.search import SearchEngine, search_conditions
 from neuropil.services.validate import request_version_validation
 
 MAX_NAME = 300
@@ -212,10 +212,12 @@ def list_dandisets(
             )
             .exists()
         )
+    engine: SearchEngine | None = None
     if search:
         # The search engine (SQLite FTS5 / PostgreSQL tsvector) with DANDI's operators; the
         # order stays DANDI's (``ordering``, default ``created``), not relevance.
-        q = q.where(Dandiset.id.in_(matching_ids(ctx.db, search)))
+        engine, conditions = search_conditions(ctx.db, search)
+        q = q.where(*conditions)
     key = (ordering or "created").lstrip("-")
     if key not in ORDERINGS:
         raise BadRequest(
@@ -231,9 +233,21 @@ def list_dandisets(
     }[key]
     order = col.desc() if (ordering or "").startswith("-") else col.asc()
     with ctx.db.read() as s:
-        total = s.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(order, Dandiset.id).offset(offset).limit(limit)))
-        return total, load_infos(s, rows)
+        if engine is not None:
+            engine.prepare(s)
+        # The page and the total in one statement: the filters (a search above all) are
+        # evaluated once. Only a page past the end needs the count on its own.
+        page = s.execute(
+            q.add_columns(sa.func.count().over())
+            .order_by(order, Dandiset.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        if page:
+            total = int(page[0][1])
+        else:
+            total = s.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+        return total, load_infos(s, [row[0] for row in page])
 
 
 def delete_dandiset(ctx: Context, *, user: User | None, identifier: str) -> None:

@@ -8,7 +8,6 @@ both authorized by the URL signature alone.
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
@@ -23,7 +22,9 @@ from neuropil.storage import LocalBlobStore, PartInfo
 
 router = APIRouter(include_in_schema=False)
 
-BLOCK = 1 << 20
+#: Body bytes handed to the storage thread at a time, and batches queued ahead of it.
+BATCH = 1 << 20
+QUEUED = 8
 MAX_PART = 5 << 30
 
 
@@ -59,59 +60,75 @@ def read_object(request: Request, key: str, ctx: Ctx) -> ObjectResponse:
     )
 
 
-async def _blocks(request: Request) -> AsyncIterator[bytes]:
-    """Re-chunk the request body into ~1 MiB blocks (fewer thread hand-offs)."""
-    buf = bytearray()
+async def _batches(request: Request) -> AsyncIterator[list[bytes]]:
+    """The request body as lists of the chunks received, each about :data:`BATCH` bytes.
+
+    The chunks are passed on as they arrived, never joined: copying the body on the event
+    loop (the one thread every request shares) cost as much as the rest of its work."""
+    batch: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        buf += chunk
-        if len(buf) >= BLOCK:
-            yield bytes(buf)
-            buf.clear()
-    if buf:
-        yield bytes(buf)
+        if not chunk:
+            continue
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 class _BodyBridge:
     """Hands an async request body to blocking storage code running in a worker thread.
 
-    The pump runs on the event loop; the worker consumes :meth:`chunks`. If the worker stops
-    early (a bad part), :meth:`stop` makes the pump give up instead of blocking forever.
+    The pump runs on the event loop and may be at most :data:`QUEUED` batches ahead of the
+    worker, which consumes :meth:`chunks` and frees a slot per batch it takes. If the worker
+    stops early (a bad part), :meth:`stop` makes the pump give up instead of waiting forever.
     """
 
     def __init__(self, request: Request) -> None:
         self._request = request
-        self._q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-        self._stopped = threading.Event()
+        self._q: queue.SimpleQueue[list[bytes] | BaseException | None] = queue.SimpleQueue()
+        self._slots = anyio.Semaphore(QUEUED)
+        self._stopped = False
 
-    async def _offer(self, item: bytes | BaseException | None) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._q.put_nowait(item)
-                return True
-            except queue.Full:
-                await anyio.sleep(0.001)
-        return False
+    async def _offer(self, item: list[bytes] | BaseException | None) -> bool:
+        await self._slots.acquire()
+        if self._stopped:
+            return False
+        self._q.put(item)
+        return True
+
+    def _free(self) -> None:  # on the event loop
+        self._slots.release()
+
+    def _stop(self) -> None:  # on the event loop
+        self._stopped = True
+        self._slots.release()  # wake a pump waiting for a slot
 
     async def pump(self) -> None:
         try:
-            async for block in _blocks(self._request):
-                if not await self._offer(block):
+            async for batch in _batches(self._request):
+                if not await self._offer(batch):
                     return
             await self._offer(None)
         except Exception as exc:  # the client went away mid-body
             await self._offer(exc)
 
     def stop(self) -> None:
-        self._stopped.set()
+        """Called by the worker when it is done, early or not."""
+        anyio.from_thread.run_sync(self._stop)
 
     def chunks(self) -> Iterator[bytes]:
         while True:
             item = self._q.get()
+            anyio.from_thread.run_sync(self._free)
             if item is None:
                 return
             if isinstance(item, BaseException):
                 raise BadRequest("The request body ended early.") from item
-            yield item
+            yield from item
 
 
 @router.put("/store/{key:path}")

@@ -17,8 +17,8 @@ from neuropil.services.search.service import (
     ASSETS_PER_HIT,
     MAX_PAGE_SIZE,
     engine_for,
-    matching_ids,
     search,
+    search_conditions,
 )
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "SearchResult",
     "Term",
     "engine_for",
-    "matching_ids",
     "parse",
     "search",
+    "search_conditions",
 ]

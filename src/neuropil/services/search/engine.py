@@ -81,18 +81,12 @@ class SearchEngine(ABC):
         phrase of each filter, oldest first. A dandiset without any may be left out."""
 
     @abstractmethod
-    def id_list(self, ids: Sequence[int]) -> sa.Select[Any]:
-        """A one-column select of ``ids``, sent as one bound value (not one per id): the
-        dandisets already matched, for facet counts and DANDI's listing, so the match is
-        not evaluated again."""
-
-    def dandiset_ids(self, ids: Sequence[int]) -> sa.Select[Any]:
-        """Like :meth:`id_list`, for a filter on ``dandisets`` in someone else's query."""
-        return self.id_list(ids)
-
-    @abstractmethod
     def prepare(self, s: Session) -> None:
         """Settings for the search statements of read transaction ``s``."""
+
+    def facet_dandiset(self, column: Any) -> Any:
+        """``search_facets.dandiset_id`` as the facet counts filter it by the matches."""
+        return column
 
     def lowered(self, column: Any) -> Any:
         """``column`` for a case-insensitive ``LIKE`` with a lower-case pattern."""
@@ -164,16 +158,21 @@ class SearchEngine(ABC):
     ) -> sa.Select[Any]:
         """``(id, modified)`` of the dandisets matching ``query`` that ``user`` may see."""
         q: Any = sa.select(Dandiset.id, Dandiset.modified)
-        if visible:
-            q = q.where(visibility(user))
-        for term in query.terms:
-            q = q.where(Dandiset.id.in_(self.term_matches(term)))
-        for op, values in query.values.items():
-            q = q.where(Dandiset.id.in_(operator_matches(op, values, query, self.lowered)))
-        q = q.where(*_date_conditions(Dandiset.created, query.created))
-        q = q.where(*_date_conditions(Dandiset.modified, query.modified))
-        selected: sa.Select[Any] = q
+        q = q.where(*self.conditions(query))
+        selected: sa.Select[Any] = q.where(visibility(user)) if visible else q
         return selected
+
+    def conditions(self, query: Query) -> list[Any]:
+        """Conditions on ``dandisets`` that select the dandisets matching ``query``, for a
+        query of the caller's (visibility left to it)."""
+        conds: list[Any] = [Dandiset.id.in_(self.term_matches(term)) for term in query.terms]
+        conds += [
+            Dandiset.id.in_(operator_matches(op, values, query, self.lowered))
+            for op, values in query.values.items()
+        ]
+        conds += _date_conditions(Dandiset.created, query.created)
+        conds += _date_conditions(Dandiset.modified, query.modified)
+        return conds
 
 
 def visibility(user: User | None) -> Any:

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from neuropil.db.models import Dandiset, SearchDandiset
+from neuropil.db.models import SearchDandiset
 from neuropil.services.search.engine import AssetMatches, SearchEngine
 from neuropil.services.search.query import MIN_PREFIX, Term
 
@@ -66,17 +65,6 @@ class PostgresSearch(SearchEngine):
         # index it needs. Measured on the benchmark: -30 % for the ranking of the common
         # queries, no slower anywhere.
         s.execute(sa.text("SET LOCAL enable_seqscan = off"))
-
-    def id_list(self, ids: Sequence[int]) -> sa.Select[Any]:
-        array = sa.literal(list(ids), postgresql.ARRAY(sa.Integer))
-        return sa.select(sa.func.unnest(array).column_valued("id"))
-
-    def dandiset_ids(self, ids: Sequence[int]) -> sa.Select[Any]:
-        # ``id = ANY(array)`` is estimated at the array's length and checked with a hash,
-        # where ``IN (unnest(...))`` adds an aggregate and loops over the ids: 10 ms less
-        # for DANDI's listing of 10,000 matches (but slower for facet counts).
-        array = sa.literal(list(ids), postgresql.ARRAY(sa.Integer))
-        return sa.select(Dandiset.id).where(Dandiset.id == sa.any_(array))
 
     def scores(self, terms: Sequence[Term]) -> sa.Subquery:
         q = tsquery(any_of(terms))

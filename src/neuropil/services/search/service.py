@@ -24,29 +24,20 @@ MAX_PAGE_SIZE = 100
 ASSETS_PER_HIT = 10
 #: Values listed per facet.
 FACET_VALUES = 20
-#: Beyond this many matched dandisets, facet counts scan the facet index (see _facets).
-FACET_SCAN = 1000
 
 
 def engine_for(db: Database) -> SearchEngine:
     return SqliteSearch() if db.is_sqlite else PostgresSearch()
 
 
-def matching_ids(db: Database, text: str) -> sa.Select[Any]:
-    """Ids of the dandisets matching ``text`` (visibility left to the caller), for
-    ``/api/dandisets/?search=``; a bad query raises :class:`BadRequest`."""
-    query = parse(text)
+def search_conditions(db: Database, text: str) -> tuple[SearchEngine, list[Any]]:
+    """For ``/api/dandisets/?search=``: the engine and the conditions on ``dandisets`` that
+    select the dandisets matching ``text`` (visibility left to the caller), to be run in a
+    read transaction the engine has prepared (:meth:`SearchEngine.prepare`). The listing
+    then counts and pages in one statement, so the match is evaluated once, in the
+    database. A bad query raises :class:`BadRequest`."""
     engine = engine_for(db)
-    # Evaluated once here: the listing counts its rows and then reads a page, and would
-    # otherwise run the match twice. (In a read of its own: a dandiset deleted in between
-    # drops out of the listing's join; one created in between is missed, as it would be
-    # by a request a moment earlier.)
-    with db.read() as s:
-        engine.prepare(s)
-        ids = list(
-            s.scalars(sa.select(engine.candidates(query, None, visible=False).subquery().c.id))
-        )
-    return engine.dandiset_ids(ids)
+    return engine, engine.conditions(parse(text))
 
 
 def _check_page(page: int, page_size: int) -> None:
@@ -71,56 +62,80 @@ def search(
     engine = engine_for(ctx.db)
     with ctx.db.read() as s:
         engine.prepare(s)
-        ranked = _ranked(s, engine, parsed, user)
-        total = len(ranked)
-        start = (page - 1) * page_size
-        window = ranked[start : start + page_size]
+        total, window, facets = _match(s, engine, parsed, user, page, page_size)
         hits = _hits(s, engine, parsed, window)
-        facets = _facets(s, engine, [i for i, _ in ranked])
     return SearchResult(total, hits, facets, page, page_size)
 
 
-def _ranked(
-    s: Session, engine: SearchEngine, query: Query, user: User | None
-) -> list[tuple[int, float]]:
-    """Every matching dandiset as ``(id, score)``, in result order."""
+def _match(
+    s: Session, engine: SearchEngine, query: Query, user: User | None, page: int, page_size: int
+) -> tuple[int, list[tuple[int, float]], dict[str, list[tuple[str, int]]]]:
+    """``(total, page of (id, score), facet counts)`` in one statement.
+
+    The matching dandisets are ranked once, into a materialized CTE that the page, the
+    total and the facet counts all read: only what is shown leaves the database (a broad
+    query matches every dandiset; sending their ids to Python and back cost more than
+    matching them)."""
     c = engine.candidates(query, user).subquery("candidates")
     if query.terms:
         scores = engine.scores(query.terms)
-        score = sa.func.coalesce(scores.c.score, 0.0)
-        q = (
-            sa.select(c.c.id, score)
-            .outerjoin(scores, scores.c.dandiset_id == c.c.id)
-            .order_by(score.desc(), c.c.modified.desc(), c.c.id)
+        score: Any = sa.func.coalesce(scores.c.score, 0.0)
+        ranked: Any = sa.select(c.c.id, score.label("score"), c.c.modified).outerjoin(
+            scores, scores.c.dandiset_id == c.c.id
         )
     else:
-        q = sa.select(c.c.id, sa.literal(0.0)).order_by(c.c.modified.desc(), c.c.id)
-    return [(int(i), float(sc)) for i, sc in s.execute(q)]
-
-
-def _facets(s: Session, engine: SearchEngine, ids: list[int]) -> dict[str, list[tuple[str, int]]]:
-    """Facet counts over the dandisets already matched (the match is not run again)."""
-    out: dict[str, list[tuple[str, int]]] = {f: [] for f in FACETS}
-    if not ids:
-        return out
-    n = sa.func.count()
-    dandiset: Any = SearchFacet.dandiset_id
-    if len(ids) > FACET_SCAN:
-        # Many dandisets: read the index (facet, value, dandiset_id) in order, which needs
-        # no sort. ``+ 0`` hides the primary key from SQLite's planner, which would
-        # otherwise seek each dandiset and sort every row it finds (50 ms instead of 10
-        # for the 10,000 dandisets of the benchmark).
-        dandiset = dandiset + 0
-    rows = s.execute(
-        sa.select(SearchFacet.facet, SearchFacet.value, n)
-        .where(SearchFacet.facet.in_(FACETS), dandiset.in_(engine.id_list(ids)))
-        .group_by(SearchFacet.facet, SearchFacet.value)
-        .order_by(SearchFacet.facet, n.desc(), SearchFacet.value)
+        ranked = sa.select(c.c.id, sa.literal(0.0).label("score"), c.c.modified)
+    r = ranked.cte("ranked").prefix_with("MATERIALIZED")
+    order = sa.func.row_number().over(order_by=(r.c.score.desc(), r.c.modified.desc(), r.c.id))
+    null_text = sa.null().cast(sa.Text)
+    shown = (
+        sa.select(r.c.id, r.c.score, order.label("pos"))
+        .order_by(r.c.score.desc(), r.c.modified.desc(), r.c.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery("shown")
     )
-    for facet, value, count in rows:
-        if len(out[facet]) < FACET_VALUES:
-            out[facet].append((value, int(count)))
-    return out
+    dandiset: Any = engine.facet_dandiset(SearchFacet.dandiset_id)
+    stmt = sa.union_all(
+        sa.select(
+            sa.literal(0).label("kind"),
+            shown.c.id,
+            shown.c.score,
+            null_text.label("facet"),
+            null_text.label("value"),
+            shown.c.pos.label("n"),
+        ),
+        sa.select(
+            sa.literal(1), sa.null(), sa.null(), null_text, null_text, sa.func.count()
+        ).select_from(r),
+        sa.select(
+            sa.literal(2),
+            sa.null(),
+            sa.null(),
+            SearchFacet.facet,
+            SearchFacet.value,
+            sa.func.count(),
+        )
+        .join(r, r.c.id == dandiset)  # ids are unique in ``ranked``: a join counts once
+        .where(SearchFacet.facet.in_(FACETS))
+        .group_by(SearchFacet.facet, SearchFacet.value),
+    )
+    total = 0
+    window: list[tuple[int, float, int]] = []
+    counts: list[tuple[str, str, int]] = []
+    for kind, ident, sc, facet, value, n in s.execute(stmt):
+        if kind == 0:
+            window.append((int(ident), float(sc), int(n)))
+        elif kind == 1:
+            total = int(n)
+        else:
+            counts.append((facet, value, int(n)))
+    window.sort(key=lambda row: row[2])
+    facets: dict[str, list[tuple[str, int]]] = {f: [] for f in FACETS}
+    for facet, value, n in sorted(counts, key=lambda row: (row[0], -row[2], row[1])):
+        if len(facets[facet]) < FACET_VALUES:
+            facets[facet].append((value, n))
+    return total, [(i, sc) for i, sc, _ in window], facets
 
 
 def _hits(

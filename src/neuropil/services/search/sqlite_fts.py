@@ -13,7 +13,6 @@ user text is ever read as FTS5 syntax.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -65,8 +64,12 @@ class SqliteSearch(SearchEngine):
         # 50,000 facet rows of the benchmark).
         return column
 
-    def id_list(self, ids: Sequence[int]) -> sa.Select[Any]:
-        return sa.select(sa.func.json_each(json.dumps(list(ids))).table_valued("value").c.value)
+    def facet_dandiset(self, column: Any) -> Any:
+        # ``+ 0`` hides the primary key from the planner, which would otherwise seek every
+        # matched dandiset in it and sort all the rows found (50 ms instead of 10 for the
+        # 10,000 dandisets of the benchmark); scanning the (facet, value, dandiset_id) index
+        # counts in index order, a few ms even when only a handful match.
+        return column + 0
 
     def scores(self, terms: Sequence[Term]) -> sa.Subquery:
         # bm25() is "lower is better" and negative: negate it so higher is better.
