@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from neuropil import __version__
+from neuropil.client.netbackend import http_transport
 from neuropil.client.tls import client_context
 from neuropil.errors import RemoteError
 
@@ -83,12 +84,14 @@ class Transport:
         self.backoff = backoff or Backoff()
         self.client = httpx.Client(
             timeout=timeout or httpx.Timeout(60.0, connect=10.0),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+            transport=http_transport(
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                verify=client_context(),
             ),
             headers={"User-Agent": f"neuropil/{__version__}"},
             follow_redirects=False,
-            verify=client_context(),
         )
 
     def close(self) -> None:
