@@ -86,11 +86,11 @@ def _match(
     else:
         ranked = sa.select(c.c.id, sa.literal(0.0).label("score"), c.c.modified)
     r = ranked.cte("ranked").prefix_with("MATERIALIZED")
-    order = sa.func.row_number().over(order_by=(r.c.score.desc(), r.c.modified.desc(), r.c.id))
+    keys = (r.c.score.desc(), r.c.modified.desc(), r.c.id)
     null_text = sa.null().cast(sa.Text)
     shown = (
-        sa.select(r.c.id, r.c.score, order.label("pos"))
-        .order_by(r.c.score.desc(), r.c.modified.desc(), r.c.id)
+        sa.select(r.c.id, r.c.score, sa.func.row_number().over(order_by=keys).label("pos"))
+        .order_by(*keys)
         .offset((page - 1) * page_size)
         .limit(page_size)
         .subquery("shown")
