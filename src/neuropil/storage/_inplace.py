@@ -14,6 +14,9 @@ exists only while the region it names holds exactly the bytes its md5 describes.
 part therefore removes the old marker (durably) before it touches the region, and writes its
 own marker only after the region is fsynced. A crash mid-write leaves a region without a
 marker, which the client re-sends.
+
+Parts are written around the page cache where the filesystem allows it
+(:mod:`neuropil.storage._direct`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from neuropil.storage._direct import RegionWriter
 from neuropil.storage._fs import fsync_dir, write_durably
 from neuropil.storage._layout import check_part_fits, check_parts
 from neuropil.storage.base import PartInfo
@@ -68,19 +72,12 @@ def write_part(
             p.unlink(missing_ok=True)
         if stale:  # the region stops being claimed before a byte of it changes
             fsync_dir(d)
-        fd = os.open(d / DATA, os.O_WRONLY)
-        try:
+        with RegionWriter(d / DATA, offset) as out:
             for chunk in chunks:
                 check_part_fits(part_number, size + len(chunk), part_size)
                 md5.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    n = os.pwrite(fd, view, offset + size)
-                    view = view[n:]
-                    size += n
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
+                out.write(chunk)
+                size += len(chunk)
         etag = md5.hexdigest()
         write_durably(tmp_dir, d / f"{part_number:05d}.{etag}", json.dumps({"size": size}).encode())
     return PartInfo(part_number, size, etag)
