@@ -100,7 +100,7 @@ class Sizes:
     n_big: int = 2
     big_bytes: int = 1024 * MIB
     reps_small: int = 3
-    reps_big: int = 2
+    reps_big: int = 3
     reps_reupload: int = 3
 
     @classmethod
@@ -622,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--big-files", type=int, help="large files (default 2)")
     p.add_argument("--big-mib", type=int, help="large file size (default 1024)")
     p.add_argument("--reps", type=int, help="runs of (a) and (c) small per client (default 3)")
-    p.add_argument("--big-reps", type=int, help="runs of (b) and (c) large (default 2)")
+    p.add_argument("--big-reps", type=int, help="runs of (b) and (c) large (default 3)")
     p.add_argument("--reupload-reps", type=int, help="runs of (d) per client (default 3)")
     p.add_argument("--tmp-dir", type=Path, default=None)
     p.add_argument("--keep", action="store_true")
