@@ -96,6 +96,7 @@ from benchmarks.streaming_report import (  # noqa: F401 (names used by run.py an
     FSSPEC,
     INDEX,
     INDEX_BIG_CACHE,
+    LEGEND,
     LINDI_H5,
     LINDI_JSON,
     LOCAL,
