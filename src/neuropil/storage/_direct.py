@@ -104,7 +104,7 @@ class RegionWriter:
                 while written < whole:
                     n = os.pwrite(self._direct_fd, view[written:whole], self._pos)
                     written += n
-                    self._advance(n)
+                    self._pos += n
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
@@ -152,10 +152,7 @@ class RegionWriter:
         while view:
             n = os.pwrite(self._fd, view, self._pos)
             view = view[n:]
-            self._advance(n)
-
-    def _advance(self, n: int) -> None:
-        self._pos += n
+            self._pos += n
 
     def _release(self) -> None:
         if self._buf is not None:
