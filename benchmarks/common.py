@@ -105,8 +105,15 @@ class Workspace:
 class NeuropilServer:
     """``neuropil serve`` on a free loopback port with its own data directory (SQLite)."""
 
-    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        serve_args: Sequence[str] = (),
+    ) -> None:
         self.data_dir = data_dir
+        self.serve_args = list(serve_args)  # e.g. ["--workers", "2"]
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
@@ -126,6 +133,8 @@ class NeuropilServer:
         env.pop("NEUROPIL_DATABASE_URL", None)  # always the embedded SQLite database
         env.pop("NEUROPIL_PUBLIC_URL", None)
         env["NEUROPIL_STORAGE"] = "local"
+        # `serve` records its data directory for the admin commands: not in the user's own.
+        env.setdefault("NEUROPIL_STATE_DIR", str(self.data_dir.parent / "neuropil-state"))
         # No periodic garbage collection in the middle of a measurement.
         env["NEUROPIL_GC_INTERVAL"] = "0"
         env.update(self.extra_env)
@@ -151,6 +160,7 @@ class NeuropilServer:
 
     def start(self, timeout: float = 120.0) -> NeuropilServer:
         args = [*NEUROPIL, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args += self.serve_args
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(args, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
         wait_http(

@@ -5,6 +5,9 @@ python -m benchmarks --quick              # smoke run: small blob, 5,000 assets
 python -m benchmarks --only download      # or: --only listing, --only transfer, --only publish
 python -m benchmarks --only streaming     # NWB streaming: neuropil vs remfile, fsspec, LINDI
 python -m benchmarks --only search        # search + page renders, 10,000 dandisets / 1M assets
+python -m benchmarks --only tables        # file manifest + sessions of 1,000 assets vs dandi
+python -m benchmarks --only zarr          # a 10,000-key Zarr: dandi vs neuropil, ingest, open_zarr
+python -m benchmarks --only load          # wrk: requests/s of five reads vs dandi-archive
 """
 
 from __future__ import annotations
@@ -22,7 +25,17 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import download, listing, publish, search, streaming, transfer
+from benchmarks import (
+    download,
+    listing,
+    load,
+    publish,
+    search,
+    streaming,
+    tables,
+    transfer,
+    zarr_assets,
+)
 from benchmarks.common import REPO, Workspace, environment, loadavg, log, table
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -49,7 +62,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=["download", "listing", "transfer", "publish", "streaming", "search"],
+        choices=[
+            "download",
+            "listing",
+            "transfer",
+            "publish",
+            "streaming",
+            "search",
+            "tables",
+            "zarr",
+            "load",
+        ],
         action="append",
         help="run only this benchmark (repeatable)",
     )
@@ -77,6 +100,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         nargs="+",
         help="dandiset sizes (assets) for the publish benchmark (default 10 1000 10000)",
+    )
+    p.add_argument(
+        "--load-reps",
+        type=int,
+        default=None,
+        help="rounds of the load benchmark (default 3; quick 1)",
+    )
+    p.add_argument(
+        "--load-seconds",
+        type=int,
+        default=None,
+        help="seconds of each wrk run of the load benchmark (default 10; quick 5)",
+    )
+    p.add_argument(
+        "--no-peer",
+        action="store_true",
+        help="load benchmark without the dandi-archive peer (neuropil and the ceiling only)",
     )
     p.add_argument(
         "--nginx-directive",
@@ -107,7 +147,20 @@ def _fmt_ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(args.only or ["download", "listing", "transfer", "publish", "streaming", "search"])
+    only = set(
+        args.only
+        or [
+            "download",
+            "listing",
+            "transfer",
+            "publish",
+            "streaming",
+            "search",
+            "tables",
+            "zarr",
+            "load",
+        ]
+    )
     size_mib = args.size_mib or (128 if args.quick else 1024)
     dl_reps = args.download_reps or (3 if args.quick else 5)
     n_assets = args.assets or (5_000 if args.quick else 100_000)
@@ -160,6 +213,20 @@ def main(argv: list[str] | None = None) -> int:
                 streaming.rows,
             ),
             "search": (lambda: search.run(ws, quick=args.quick), search.rows),
+            "tables": (lambda: tables.run(ws), tables.rows),
+            "zarr": (
+                lambda: zarr_assets.run(ws, sizes=zarr_assets.default_sizes(args.quick)),
+                zarr_assets.rows,
+            ),
+            "load": (
+                lambda: load.run(
+                    ws,
+                    reps=args.load_reps or (1 if args.quick else 3),
+                    seconds=args.load_seconds or (5 if args.quick else 10),
+                    peer=not args.no_peer,
+                ),
+                load.rows,
+            ),
         }
         for name, (run_one, to_rows) in runners.items():
             if name not in only:
@@ -197,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         print(streaming.LEGEND)
     if "search" in only:
         print(search.LEGEND)
+    if "tables" in only:
+        print(tables.LEGEND)
+    if "zarr" in only:
+        print(zarr_assets.LEGEND)
+    if "load" in only:
+        print(load.LEGEND)
     print(
         f"Load average at start {report['environment']['loadavg_start']}, "
         f"at end {report['environment']['loadavg_end']} "

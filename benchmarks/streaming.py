@@ -18,6 +18,9 @@ Readers (rows), each opening the file and giving ``pynwb.NWBHDF5IO(file=..., mod
 * ``neuropil index``: ``neuropil.open(blob_url, index=index_url)``; ``neuropil index 64M``
   the same with a 64 MiB chunk cache instead of the default 256 MiB (too small for every chunk
   of (3): what a tighter bound costs);
+* ``neuropil via download URL``: ``neuropil.open(download_url)``, the asset's API download
+  URL (``/api/assets/{id}/download/``) through the proxy: the URL a user holds; the reader
+  asks for the index the server built (``/api/assets/{id}/index/``) directly;
 * ``neuropil RemoteFile``: ``h5py.File(neuropil.stream.RemoteFile(blob_url))``;
 * ``remfile``: ``h5py.File(remfile.File(blob_url))``;
 * ``fsspec``: ``h5py.File(HTTPFileSystem().open(blob_url))`` (default ``bytes`` cache, 5 MiB
@@ -93,6 +96,7 @@ from benchmarks.streaming_report import (  # noqa: F401 (names used by run.py an
     BLOCKCACHE,
     BUILD_FRACTION,
     DEFAULT_INDEX_CACHE,
+    DOWNLOAD_URL,
     FSSPEC,
     INDEX,
     INDEX_BIG_CACHE,
@@ -172,6 +176,8 @@ class Urls:
     index: str
     lindi: str
     local: Path
+    #: The asset's API download URL (the server's own index is found from it).
+    download: str = ""
 
 
 @dataclass
@@ -211,6 +217,10 @@ def open_with(method: str, urls: Urls) -> Opened:
 
         f = neuropil.open(urls.blob, index=urls.index)
         return _read(f, [])
+    if method == DOWNLOAD_URL:
+        import neuropil
+
+        return _read(neuropil.open(urls.download), [])
     if method == INDEX_BIG_CACHE:
         import neuropil
         from neuropil.stream import MemoryCache
@@ -393,7 +403,7 @@ def _expected(path: Path, settings: Settings, layout: Layout) -> Expected:
 
 
 def _upload(transport: Any, dandiset: str, path: Path, asset_path: str) -> dict[str, Any]:
-    from neuropil.client.upload import upload_file
+    from neuropil.client.upload_files import upload_file
 
     return upload_file(transport, dandiset_id=dandiset, path=path, asset_path=asset_path)
 
@@ -405,6 +415,20 @@ def _blob_url(server: NeuropilServer, proxy: ProxyProcess, asset_id: str) -> str
         raise RuntimeError(f"asset {asset_id}: download answered {r.status_code}, not 302")
     loc = urlsplit(r.headers["location"])
     return f"{proxy.url}{loc.path}" + (f"?{loc.query}" if loc.query else "")
+
+
+def _wait_for_index(server: NeuropilServer, asset_id: str, timeout: float = 600.0) -> None:
+    """The server builds the asset's index in the background: wait until it is served."""
+    url = f"{server.api_url}/assets/{asset_id}/index/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = httpx.get(url, timeout=60).status_code
+        if status == 200:
+            return
+        if status != 503:
+            raise RuntimeError(f"the server's index of asset {asset_id}: HTTP {status}")
+        time.sleep(0.5)
+    raise RuntimeError(f"the server's index of asset {asset_id} was not built in {timeout:g} s")
 
 
 def build_indexes(
@@ -461,7 +485,7 @@ def _versions() -> dict[str, str]:
 
 
 def run(ws: Workspace, *, settings: Settings | None = None) -> dict[str, Any]:
-    from neuropil.client.transport import Transport
+    from neuropil.http.transport import Transport
 
     st = settings or Settings()
     unknown = set(st.methods) - set(METHODS)
@@ -517,13 +541,20 @@ def run(ws: Workspace, *, settings: Settings | None = None) -> dict[str, Any]:
         db = server.data_dir / "neuropil.db"
         for a in (asset, index_asset, lindi_asset):
             wait_for_sha256(db, a["blob"])
+        _wait_for_index(server, asset["asset_id"])
         urls = Urls(
             blob=blob_url,
             index=_blob_url(server, proxy, index_asset["asset_id"]),
             lindi=_blob_url(server, proxy, lindi_asset["asset_id"]),
             local=nwb_path,
+            download=f"{proxy.url}/api/assets/{asset['asset_id']}/download/",
         )
-        result["urls"] = {"blob": urls.blob, "index": urls.index, "lindi": urls.lindi}
+        result["urls"] = {
+            "blob": urls.blob,
+            "index": urls.index,
+            "lindi": urls.lindi,
+            "download": urls.download,
+        }
         bench = Bench(proxy, urls, expected)
         result["latencies"] = _measure(bench, st)
         result["checks"] = {"streaming": bench.problems}

@@ -17,7 +17,7 @@ Scenarios (targets: neuropil's speed-up over dandi, dandi seconds / neuropil sec
 Set-up and fairness:
 
 * The remote data of (a) and (b) goes in once, before any timing, through neuropil's real
-  upload path (:func:`neuropil.client.uploader.upload_paths`: initialize, part PUTs, complete,
+  upload path (:func:`neuropil.client.upload_files.upload_paths`: initialize, part PUTs, complete,
   validate, create the asset); the server's background jobs (sha256 of new blobs) are waited
   for before every timed run, so that one client's leftovers never slow the other.
 * Files are random bytes named ``*.mp4``: without ``--allow-any-path`` the official client only
@@ -134,10 +134,10 @@ class Run:
 
 
 class Bench:
-    def __init__(self, ws: Workspace, sizes: Sizes) -> None:
+    def __init__(self, ws: Workspace, sizes: Any, name: str = "transfer") -> None:
         self.ws = ws
         self.sizes = sizes
-        self.base = ws.path("transfer")
+        self.base = ws.path(name)
         self.base.mkdir()
         self.server = NeuropilServer(self.base / "data")
         self.token = ""
@@ -257,7 +257,7 @@ class Bench:
     def seed(self, name: str, paths: list[str], size: int) -> tuple[str, Tree]:
         """A dandiset filled through neuropil's real upload path (in-process, not timed)."""
         from neuropil.client.digest_cache import DigestCache
-        from neuropil.client.uploader import upload_paths
+        from neuropil.client.upload_files import upload_paths
 
         ident = self.new_dandiset(name)
         src = self.fresh(f"seed-{name}")
@@ -432,7 +432,7 @@ def _fmt_size(n: int) -> str:
 
 
 def run(ws: Workspace, *, sizes: Sizes | None = None) -> dict[str, Any]:
-    from neuropil.client.transport import Transport
+    from neuropil.http.transport import Transport
 
     sz = sizes or Sizes()
     b = Bench(ws, sz)

@@ -128,8 +128,11 @@ def wait_idle(db_path: Path, timeout: float = 1800.0) -> None:
     while time.monotonic() < deadline:
         con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
         try:
+            # Periodic jobs queued for later (the embargo check, an hour ahead) are not work
+            # in progress; jobs due within a minute (debounced validation) are.
             busy = con.execute(
-                "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"
+                "SELECT count(*) FROM jobs WHERE state = 'running' OR (state = 'queued' "
+                "AND run_after <= datetime('now', '+60 seconds'))"
             ).fetchone()[0]
         finally:
             con.close()

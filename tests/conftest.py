@@ -74,3 +74,25 @@ def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server = ServerProcess(tmp_path / "data")
     yield server
     server.stop()
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def fresh_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """An empty database of each backend for one test: ``None`` for SQLite (the server makes
+    its file in its data directory), else the URL of a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    _require_postgres()
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def restartable_server(fresh_database: str | None, tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of its own on each backend, for tests that kill or restart it."""
+    server = ServerProcess(tmp_path / "data", database_url=fresh_database)
+    yield server
+    server.stop()

@@ -21,16 +21,21 @@ from neuropil._version import __version__
 
 if TYPE_CHECKING:
     from neuropil.client.archive import Archive
-    from neuropil.reading import open, open_nwb
+    from neuropil.client.opening import open, open_nwb
+    from neuropil.client.tables import archive_info
+    from neuropil.client.zarr_open import open_zarr
 
 #: Public names loaded on first use, so ``import neuropil`` (and every CLI start) stays fast.
 _LAZY = {
     "Archive": "neuropil.client.archive",
-    "open": "neuropil.reading",
-    "open_nwb": "neuropil.reading",
+    "archive_info": "neuropil.client.tables",
+    # Any name of a file, a path in a Dandiset too (the client loads only for those).
+    "open": "neuropil.client.opening",
+    "open_nwb": "neuropil.client.opening",
+    "open_zarr": "neuropil.client.zarr_open",
 }
 
-__all__ = ["Archive", "__version__", "open", "open_nwb"]
+__all__ = ["Archive", "__version__", "archive_info", "open", "open_nwb", "open_zarr"]
 
 
 def __getattr__(name: str) -> Any:

@@ -27,7 +27,14 @@ def _env_float(name: str, default: float) -> float:
 #: built from other values could never validate, so such settings are refused at start.
 INSTANCE_NAME_PATTERN = re.compile(r"[A-Z][-A-Z]*")
 DOI_PREFIX_PATTERN = re.compile(r"10\.\d{4,}")
+#: ``scheme://host[:port][/path]``, as ``NEUROPIL_BLOB_BASE_URL`` must be.
+BASE_URL_PATTERN = re.compile(r"https?://[^/?#\s]+(/[^?#\s]*)?")
+#: ``s3://bucket[/prefix]``, as ``NEUROPIL_STORAGE_URL`` must be.
+S3_URL_PATTERN = re.compile(r"s3://[^/?#\s]+(/[^?#\s]*)?")
 
+
+#: ``NEUROPIL_JOBS``: the job engines (see ``docs/design/jobs.md``).
+JOB_ENGINES = ("inprocess", "procrastinate")
 
 #: The placeholders a viewer's URL template may use (see ``NEUROPIL_VIEWERS``).
 VIEWER_FIELDS = frozenset({"url", "asset_id", "dandiset", "version", "path"})
@@ -39,6 +46,11 @@ class Viewer:
 
     name: str
     url_template: str
+    #: Endings of the file paths it opens (``.nwb``, ``.zarr``), any case; empty: every file.
+    suffixes: tuple[str, ...] = ()
+
+    def opens(self, path: str) -> bool:
+        return not self.suffixes or path.lower().rstrip("/").endswith(self.suffixes)
 
 
 def parse_viewers(text: str) -> list[Viewer]:
@@ -70,8 +82,26 @@ def parse_viewers(text: str) -> list[Viewer]:
                 f"NEUROPIL_VIEWERS[{i}] ({item['name']}) uses unknown placeholders "
                 f"{sorted(unknown)}; use {sorted(VIEWER_FIELDS)}."
             )
-        viewers.append(Viewer(item["name"], item["url_template"]))
+        suffixes = item.get("suffixes", [])
+        if not isinstance(suffixes, list) or not all(isinstance(x, str) and x for x in suffixes):
+            raise ValueError(
+                f"NEUROPIL_VIEWERS[{i}] ({item['name']}): 'suffixes' must be a list of file "
+                'endings, e.g. [".nwb"].'
+            )
+        lowered = tuple(x.lower() for x in suffixes)
+        viewers.append(Viewer(item["name"], item["url_template"], lowered))
     return viewers
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={value!r} is not a yes/no value; use 1 or 0.")
 
 
 @dataclass
@@ -87,6 +117,11 @@ class Settings:
     )
     #: ``local`` (files under the data directory) or ``memory`` (tests).
     storage: str = field(default_factory=lambda: os.environ.get("NEUROPIL_STORAGE", "local"))
+    #: ``s3://bucket/prefix``: blobs in an S3-compatible object store instead, reached with
+    #: the standard AWS settings (``AWS_ENDPOINT_URL_S3``, credentials, region).
+    storage_url: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_STORAGE_URL") or None
+    )
     #: Name used in identifiers such as ``NEUROPIL:000001``.
     instance_name: str = field(
         default_factory=lambda: os.environ.get("NEUROPIL_INSTANCE_NAME", "NEUROPIL")
@@ -105,13 +140,37 @@ class Settings:
     public_url: str | None = field(
         default_factory=lambda: os.environ.get("NEUROPIL_PUBLIC_URL") or None
     )
+    #: Another origin (``https://blobs.example.org``) that reaches this server, used for blob
+    #: URLs: uploaded bytes are then never served from the origin of the web app's sessions.
+    blob_base_url: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_BLOB_BASE_URL") or None
+    )
+    #: Failed web sign-ins allowed per account, and per client address, in 15 minutes
+    #: (then 429 with Retry-After; see docs/design/security.md).
+    signin_failures_per_account: int = field(
+        default_factory=lambda: _env_int("NEUROPIL_SIGNIN_FAILURES_PER_ACCOUNT", 10)
+    )
+    signin_failures_per_address: int = field(
+        default_factory=lambda: _env_int("NEUROPIL_SIGNIN_FAILURES_PER_ADDRESS", 50)
+    )
     #: Peers whose X-Forwarded-* headers are trusted (a reverse proxy); ``*`` trusts all.
     forwarded_allow_ips: str = field(
         default_factory=lambda: os.environ.get("NEUROPIL_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
     )
+    #: The job engine: ``inprocess`` (the archive's ``jobs`` table, run by server threads
+    #: and ``neuropil worker``) or ``procrastinate`` (PostgreSQL; only ``neuropil worker``).
+    jobs: str = field(default_factory=lambda: os.environ.get("NEUROPIL_JOBS", "inprocess"))
+    #: Job threads per server process (``inprocess`` engine only; 0 = none).
     job_workers: int = field(default_factory=lambda: _env_int("NEUROPIL_JOB_WORKERS", 2))
+    #: Seconds a running job stays its worker's without a sign of life: a killed worker's
+    #: jobs run again elsewhere after this long.
+    job_lease: float = field(default_factory=lambda: _env_float("NEUROPIL_JOB_LEASE", 20.0))
     #: Seconds between periodic garbage collections in a running server (0 = never).
     gc_interval: int = field(default_factory=lambda: _env_int("NEUROPIL_GC_INTERVAL", 3600))
+    #: Seconds between checks for embargoes that reached their end date (0 = never).
+    embargo_check_interval: int = field(
+        default_factory=lambda: _env_int("NEUROPIL_EMBARGO_CHECK_INTERVAL", 3600)
+    )
     #: Uploads not finished after this many seconds are abandoned and collected.
     upload_expiry: int = field(
         default_factory=lambda: _env_int("NEUROPIL_UPLOAD_EXPIRY", 7 * 24 * 3600)
@@ -129,6 +188,12 @@ class Settings:
     viewers: list[Viewer] = field(
         default_factory=lambda: parse_viewers(os.environ.get("NEUROPIL_VIEWERS", ""))
     )
+    #: Whether file pages also offer the built-in viewers (Neurosift for NWB files, vizarr
+    #: for OME-Zarr; ``neuropil.web.viewers.DEFAULT_VIEWERS``): ``NEUROPIL_DEFAULT_VIEWERS=0``
+    #: turns them off, e.g. for an archive whose files must not be opened by outside sites.
+    default_viewers: bool = field(
+        default_factory=lambda: _env_flag("NEUROPIL_DEFAULT_VIEWERS", True)
+    )
 
     def __post_init__(self) -> None:
         if not INSTANCE_NAME_PATTERN.fullmatch(self.instance_name):
@@ -136,6 +201,23 @@ class Settings:
                 f"NEUROPIL_INSTANCE_NAME={self.instance_name!r} cannot be used: dandischema "
                 "identifiers need upper-case letters and '-' only, e.g. 'NEUROPIL' or 'MY-LAB'."
             )
+        if self.blob_base_url is not None and not BASE_URL_PATTERN.fullmatch(self.blob_base_url):
+            raise ValueError(
+                f"NEUROPIL_BLOB_BASE_URL={self.blob_base_url!r} is not a base URL; use the form "
+                "'https://blobs.example.org' (scheme and host, an optional path, no query)."
+            )
+        if self.storage_url is not None and not S3_URL_PATTERN.fullmatch(self.storage_url):
+            raise ValueError(
+                f"NEUROPIL_STORAGE_URL={self.storage_url!r} is not a storage URL; use the form "
+                "'s3://bucket' or 's3://bucket/prefix'."
+            )
+        if self.jobs not in JOB_ENGINES:
+            raise ValueError(
+                f"NEUROPIL_JOBS={self.jobs!r} is not a job engine; use one of "
+                f"{', '.join(JOB_ENGINES)}."
+            )
+        if self.job_lease < 1:
+            raise ValueError(f"NEUROPIL_JOB_LEASE={self.job_lease} is too short; use 1 or more.")
         if self.doi_prefix is not None and not DOI_PREFIX_PATTERN.fullmatch(self.doi_prefix):
             raise ValueError(
                 f"NEUROPIL_DOI_PREFIX={self.doi_prefix!r} is not a DOI prefix; use the form "
@@ -154,13 +236,29 @@ class Settings:
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
     def signing_secret(self) -> bytes:
-        """The HMAC secret for presigned URLs: configured, or kept in the data directory."""
+        """The HMAC secret for presigned URLs and web sessions: configured, or kept in the
+        data directory, so every process on that directory (``serve --workers N``,
+        ``neuropil worker``) uses the same one.
+
+        The generated file appears complete or not at all (written aside, then linked into
+        place), so processes starting at once never read a half-written secret, and the first
+        one's secret wins.
+        """
         if self.secret_key:
             return self.secret_key.encode()
         self.ensure_data_dir()
         path = self.data_dir / "secret.key"
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
+            aside = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # another process linked its secret first
+            finally:
+                aside.unlink(missing_ok=True)
         return path.read_text().strip().encode()

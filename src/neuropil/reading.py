@@ -5,13 +5,25 @@ data are read chunk by chunk, in parallel, coalesced requests (:func:`neuropil.i
 Without one, the file itself is read lazily through :class:`~neuropil.stream.RemoteFile` and
 h5py. Where an index is found:
 
-1. ``index=`` given explicitly (a URL, a path, or an already parsed dict);
-2. the target itself is an index (its name ends with ``.lindi.json``);
-3. the target is a client :class:`~neuropil.client.models.Asset` whose metadata names one:
+1. ``index=`` given explicitly (a URL, a path, or an already parsed dict; ``False`` reads the
+   file itself);
+2. the target itself is an index (its name ends with ``.lindi.json``, or it is an asset's
+   ``…/assets/{id}/index/`` URL);
+3. the target is an archive's asset (an :class:`ArchiveAsset`, such as the client's
+   :class:`~neuropil.client.models.Asset`) whose metadata names one:
    under :data:`INDEX_URL_FIELD` (set by whoever wrote the metadata: used as given), else
    the ``relatedResource`` entry named :data:`INDEX_RESOURCE_NAME` that a neuropil server
-   adds to every HDF5/NWB asset. The server's index may not exist (being built: 503; not
-   HDF5 or not indexable: 404); then the file is read without it.
+   adds to every HDF5/NWB asset;
+4. the target is an asset's API URL (``…/assets/{id}/``, its ``download/`` or ``info/`` URL,
+   or the same under ``…/dandisets/{d}/versions/{v}/``, parsed by
+   :mod:`neuropil.core.asset_urls`): its index is asked for at ``…/assets/{id}/index/``
+   directly, so the file opens in one request, and its bytes are at the download URL;
+5. any other URL (a blob URL, a presigned URL, anything that redirects to the bytes): its
+   first ranged GET is sent as usual, and when an answer advertises the index (an RFC 8288
+   ``Link``, :mod:`neuropil.core.links`), the reader switches to the index.
+
+A server's index may not exist (being built: 503; not HDF5 or not indexable, or a server
+without indexes: 404); then the file is read without it.
 """
 
 from __future__ import annotations
@@ -21,21 +33,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 import h5py
 import httpx
 
-from neuropil.client.transport import Transport
-from neuropil.errors import InvalidHdf5, InvalidIndex, RemoteError, Unsupported
+from neuropil.core.asset_urls import parse_asset_url
+from neuropil.errors import InvalidHdf5, InvalidIndex, Unsupported
+from neuropil.http import redirects
+from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, open_index
 from neuropil.stream import BlockCache, RemoteFile, StreamStats
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
-
-    from neuropil.client.models import Asset
 
 #: The asset metadata member naming the URL of the asset's ``.lindi.json`` index.
 INDEX_URL_FIELD = "neuropil:indexUrl"
@@ -45,42 +57,79 @@ INDEX_RESOURCE_NAME = "LINDI index (.lindi.json)"
 #: Answers of a server's index endpoint that mean "no index (yet)": read the file instead.
 _NO_INDEX = (404, 409, 503)
 INDEX_SUFFIX = ".lindi.json"
-_MAX_REDIRECTS = 5
+#: What ``index=`` may be: where an index is, the index itself, or ``False`` for none.
+IndexOption = str | os.PathLike[str] | Mapping[str, Any] | Literal[False] | None
+
+
+class ArchiveAsset(Protocol):
+    """An asset of a DANDI-API archive, as :func:`open` reads it: where its bytes are, the
+    metadata that may name its index, and the archive's transport (its token). The client's
+    :class:`~neuropil.client.models.Asset` is one; this module never imports the client."""
+
+    #: The asset path, for messages.
+    path: str
+    #: Set for a Zarr asset, which has no single file to open.
+    zarr: str | None
+
+    @property
+    def download_url(self) -> str:
+        """The API's download URL (it redirects to the bytes)."""
+        ...
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The asset's metadata (where a server names the index)."""
+        ...
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP client and token of the archive the asset belongs to."""
+        ...
 
 
 def open(
-    target: str | os.PathLike[str] | Asset,
+    target: str | os.PathLike[str] | ArchiveAsset,
     *,
-    index: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    index: IndexOption = None,
     cache: BlockCache | None = None,
     transport: Transport | None = None,
 ) -> h5py.File:
     """Open an HDF5/NWB file read-only as an ``h5py.File``.
 
-    ``target`` is a URL (an archive's asset download URL, a blob URL), a local path, an
-    index (``*.lindi.json``, URL or path) or a client Asset. ``index`` names the index
-    explicitly. ``cache`` keeps fetched bytes (a :class:`~neuropil.stream.MemoryCache` by
-    default; a :class:`~neuropil.stream.DiskCache` is shared between processes).
-    ``transport`` supplies the HTTP client and token (an Asset brings its archive's).
+    ``target`` is a URL (an asset's API, download or blob URL, any URL of the bytes), a
+    local path, an index (``*.lindi.json``, URL or path) or an archive's asset
+    (:class:`ArchiveAsset`). The index is found as the module docstring says; ``index``
+    names it explicitly, or ``False`` reads the file itself. ``cache`` keeps fetched bytes (a
+    :class:`~neuropil.stream.MemoryCache` by default; a :class:`~neuropil.stream.DiskCache`
+    is shared between processes). ``transport`` supplies the HTTP client and token (an
+    asset brings its archive's).
 
     Both kinds of file report network counters as ``file.stats``. Close the file when done.
     """
     data_url, found, transport = _plan(target, index, transport)
+    tried = None
     if isinstance(found, _ServerIndex):
+        tried = found.url
         doc = _server_index(found.url, transport)
         found = None if doc is None else _Loaded(doc, found.url)
     if found is not None:
         return _open_index(found, data_url, cache=cache, transport=transport)
     assert data_url is not None
-    if _is_url(data_url):
-        return _open_remote(data_url, cache=cache, transport=transport)
-    return h5py.File(data_url, "r")
+    if not _is_url(data_url):
+        return h5py.File(data_url, "r")
+    remote = _remote_file(data_url, cache=cache, transport=transport)
+    advertised = remote.index_url if index is None and remote.index_url != tried else None
+    doc = _server_index(advertised, transport) if advertised else None
+    if doc is None:
+        return _open_remote(remote)
+    remote.close()  # its one request found the index: the rest comes from there
+    return _open_index(_Loaded(doc, str(advertised)), data_url, cache=cache, transport=transport)
 
 
 def open_nwb(
-    target: str | os.PathLike[str] | Asset,
+    target: str | os.PathLike[str] | ArchiveAsset,
     *,
-    index: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    index: IndexOption = None,
     cache: BlockCache | None = None,
     transport: Transport | None = None,
 ) -> NWBFile:
@@ -102,24 +151,38 @@ def open_nwb(
 
 
 def _plan(
-    target: Any, index: Any, transport: Transport | None
+    target: str | os.PathLike[str] | ArchiveAsset, index: IndexOption, transport: Transport | None
 ) -> tuple[str | None, Any, Transport | None]:
     """(where the data are, where the index is, the transport to use)."""
-    from neuropil.client.models import Asset
-
-    if isinstance(target, Asset):
-        if target.zarr is not None:
-            raise Unsupported(f"{target.path} is a Zarr asset; only HDF5/NWB assets can be opened")
-        transport = transport or target.archive.transport
+    if isinstance(target, str | os.PathLike):
+        where = os.fspath(target)
+        if index is None and _names_an_index(where):
+            return None, where, transport
+        asset = parse_asset_url(where) if _is_url(where) else None
+        if asset is None:
+            return where, _given(index), transport
+        # The asset's metadata and info URLs are JSON: its bytes are at its download URL.
+        data_url = where if asset.suffix == "download" else asset.download_url
         if index is None:
-            index = _asset_index(target.metadata, transport)
-        return target.download_url, index, transport
-    if not isinstance(target, str | os.PathLike):
-        raise TypeError(f"cannot open a {type(target).__name__}: give a URL, a path or an Asset")
-    where = os.fspath(target)
-    if index is None and where.endswith(INDEX_SUFFIX):
-        return None, where, transport
-    return where, index, transport
+            return data_url, _ServerIndex(asset.index_url), transport
+        return data_url, _given(index), transport
+    try:
+        data_url, zarr = target.download_url, target.zarr
+    except AttributeError:  # duck typing: a Protocol is no runtime check (it would fetch)
+        raise TypeError(
+            f"cannot open a {type(target).__name__}: give a URL, a path or an Asset"
+        ) from None
+    if zarr is not None:
+        raise Unsupported(f"{target.path} is a Zarr asset; only HDF5/NWB assets can be opened")
+    transport = transport or target.transport
+    if index is None:
+        return data_url, _asset_index(target.metadata, transport), transport
+    return data_url, _given(index), transport
+
+
+def _given(index: IndexOption) -> Any:
+    """The index to open, if any (``False``: none)."""
+    return None if index is False else index
 
 
 @dataclass(frozen=True)
@@ -155,6 +218,22 @@ def _server_index(url: str, transport: Transport | None) -> dict[str, Any] | Non
     if answer.status_code in _NO_INDEX:
         return None
     return _parse_index(answer.content, url)
+
+
+def _names_an_index(where: str) -> bool:
+    """Whether ``where`` is an index by its name: a path (or URL path) ending in
+    ``.lindi.json``, an asset's ``…/index/`` URL, or a blob URL whose download name says so
+    (a content-addressed blob's key has no name of its own; the archive's redirect puts it
+    in the query)."""
+    if not _is_url(where):
+        return where.endswith(INDEX_SUFFIX)
+    asset = parse_asset_url(where)
+    if asset is not None:
+        return asset.suffix == "index"
+    parts = urlsplit(where)
+    dispositions = parse_qs(parts.query).get("response-content-disposition", [])
+    named = any(d.rstrip('"').endswith(INDEX_SUFFIX) for d in dispositions)
+    return parts.path.endswith(INDEX_SUFFIX) or named
 
 
 def _is_url(where: str) -> bool:
@@ -198,28 +277,12 @@ def _parse_index(text: bytes, where: str) -> dict[str, Any]:
 
 
 def _get(url: str, transport: Transport | None, *, ok: tuple[int, ...] = ()) -> httpx.Response:
-    """The answer for ``url`` (redirects followed; statuses in ``ok`` returned, not raised):
-    the token goes to the API origin only, never to a redirect's target (a presigned blob
-    URL would reject it)."""
-    own = transport is None
-    t = transport or Transport(url)
-    try:
-        for _ in range(_MAX_REDIRECTS + 1):
-            auth = _origin(url) == _origin(t.api_url)
-            r = t.request("GET", url, auth=auth, ok=ok)
-            if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
-                url = urljoin(url, r.headers["location"])
-                continue
-            return r
-        raise RemoteError(f"too many redirects fetching the index {url}", status_code=0)
-    finally:
-        if own:
-            t.close()
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
+    """The answer for ``url``, redirects followed (statuses in ``ok`` returned, not raised),
+    through ``transport`` or a transport of its own for this one request."""
+    if transport is not None:
+        return redirects.get(transport, url, ok=ok)
+    with Transport(url) as own:
+        return redirects.get(own, url, ok=ok)
 
 
 class RemoteHdf5File(h5py.File):  # type: ignore[misc]  # h5py is untyped
@@ -240,15 +303,18 @@ class RemoteHdf5File(h5py.File):  # type: ignore[misc]  # h5py is untyped
             self._remote.close()
 
 
-def _open_remote(
-    url: str, *, cache: BlockCache | None, transport: Transport | None
-) -> RemoteHdf5File:
-    remote = RemoteFile(url, cache=cache, transport=transport)
+def _remote_file(url: str, *, cache: BlockCache | None, transport: Transport | None) -> RemoteFile:
+    """The object at ``url``, opened: one ranged GET (plus a redirect), whose answers may
+    advertise the object's index (:attr:`RemoteFile.index_url`)."""
+    return RemoteFile(url, cache=cache, transport=transport)
+
+
+def _open_remote(remote: RemoteFile) -> RemoteHdf5File:
     try:
         return RemoteHdf5File(remote)
     except OSError as exc:
         remote.close()
-        raise InvalidHdf5(f"{url} is not a readable HDF5 file: {exc}") from exc
+        raise InvalidHdf5(f"{remote.url} is not a readable HDF5 file: {exc}") from exc
     except BaseException:
         remote.close()
         raise

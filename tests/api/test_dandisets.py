@@ -54,7 +54,8 @@ def test_create_returns_dandiset_detail(alice: httpx.Client) -> None:
     assert TIMESTAMP.match(d["modified"])
     assert d["embargo_status"] == "OPEN"
     assert d["most_recent_published_version"] is None
-    assert d["contact_person"] == "alice"  # the default contributor is the creator
+    # the default contributor is the creator, named as DANDI cites people ("Last, First")
+    assert d["contact_person"] == "Alice, Alice"
     draft = d["draft_version"]
     assert set(draft) == DRAFT_KEYS
     assert draft["version"] == "draft"

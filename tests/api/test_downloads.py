@@ -89,11 +89,12 @@ def test_nested_download_and_following_redirects(stored: Stored, anon: httpx.Cli
 
 
 def test_inline_disposition(stored: Stored, anon: httpx.Client) -> None:
+    # NWB is not on the inline allow-list (neuropil.api.blob_headers): it stays a download.
     r = anon.get(f"assets/{stored.asset_id}/download/", params={"content_disposition": "inline"})
     assert r.status_code == 302
     blob = httpx.head(r.headers["location"])
-    assert blob.headers["content-disposition"].startswith('inline; filename="session one.nwb"')
-    assert blob.headers["content-type"] == "application/x-nwb"
+    assert blob.headers["content-disposition"].startswith('attachment; filename="session one.nwb"')
+    assert blob.headers["content-type"] == "application/octet-stream"
     bad = anon.get(f"assets/{stored.asset_id}/download/", params={"content_disposition": "x"})
     assert bad.status_code == 400
 
@@ -215,5 +216,6 @@ def test_response_headers_from_the_query_are_checked(stored: Stored, name: str, 
     assert r.status_code == 400
     assert "X-Injected" not in r.headers
     assert name in r.json()
-    ok = httpx.head(stored.blob_url, params={"response-content-type": "text/plain"})
-    assert ok.headers["content-type"] == "text/plain"
+    # Well-formed but unsigned: only the download endpoint's signed URLs may ask for headers.
+    unsigned = httpx.head(stored.blob_url, params={"response-content-type": "text/plain"})
+    assert unsigned.status_code == 403

@@ -3,6 +3,7 @@ and the database itself refuses direct writes (triggers on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -82,12 +83,57 @@ def database(archive: Archive) -> Iterator[Database]:
     db.dispose()
 
 
-def _refused(db: Database, sql: str, **params: object) -> None:
+#: What each trigger says when it refuses: (SQLite, PostgreSQL). The message names the
+#: trigger, so a test passes only when that trigger (not some other error) refused the write.
+TRIGGERS = {
+    "version_update": (
+        "neuropil: a published version is immutable",
+        "neuropil: UPDATE of a published row of versions is refused",
+    ),
+    "version_delete": (
+        "neuropil: a published version cannot be deleted",
+        "neuropil: DELETE of a published row of versions is refused",
+    ),
+    "asset_update": (
+        "neuropil: a published asset is immutable",
+        "neuropil: UPDATE of a published row of assets is refused",
+    ),
+    "asset_delete": (
+        "neuropil: a published asset cannot be deleted",
+        "neuropil: DELETE of a published row of assets is refused",
+    ),
+    "members": ("neuropil: the assets of a published version are immutable",) * 2,
+    "blob_identity": (
+        "neuropil: the identity of a blob (id, key, etag, size, sha256) is immutable",
+    )
+    * 2,
+    "blob_delete": ("neuropil: a blob of a published asset cannot be deleted",) * 2,
+    "dandiset": ("neuropil: a dandiset with a published version cannot be deleted",) * 2,
+}
+
+
+def _expect(db: Database, trigger: str) -> str:
+    sqlite, postgres = TRIGGERS[trigger]
+    return sqlite if db.is_sqlite else postgres
+
+
+def _check(db: Database, caught: BaseException, trigger: str) -> None:
+    """The error is the database refusing by that trigger: an integrity error (SQLite's
+    ``RAISE(ABORT)``, PostgreSQL's ``restrict_violation``) carrying its message."""
+    assert _expect(db, trigger) in str(caught), caught
+    orig = getattr(caught, "orig", caught)
+    if db.is_sqlite:
+        assert isinstance(orig, sqlite3.IntegrityError), type(orig)
+    else:
+        assert getattr(orig, "sqlstate", None) == "23001", orig  # restrict_violation
+
+
+def _refused(db: Database, trigger: str, sql: str, **params: object) -> None:
     with db.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError) as caught:
             conn.execute(sa.text(sql), params)
         conn.rollback()
-    assert "neuropil" in str(caught.value) or "published" in str(caught.value)
+    _check(db, caught.value, trigger)
 
 
 def test_the_database_refuses_direct_writes(database: Database, published: Published) -> None:
@@ -112,33 +158,55 @@ def test_the_database_refuses_direct_writes(database: Database, published: Publi
             {"f": False},
         ).scalar()
     version_id = ids[0]
-    _refused(database, "UPDATE versions SET name = 'forged' WHERE id = :v", v=version_id)
-    _refused(database, "UPDATE versions SET status = 'Publishing' WHERE id = :v", v=version_id)
-    _refused(database, "DELETE FROM versions WHERE id = :v", v=version_id)
-    _refused(database, "DELETE FROM dandisets WHERE id = :d", d=int(p.ident))
-    _refused(database, "UPDATE assets SET path = 'forged.bin' WHERE id = :a", a=asset_pk)
-    _refused(database, "UPDATE assets SET published = :f WHERE id = :a", a=asset_pk, f=False)
-    _refused(database, "DELETE FROM assets WHERE id = :a", a=asset_pk)
     _refused(
         database,
+        "version_update",
+        "UPDATE versions SET name = 'forged' WHERE id = :v",
+        v=version_id,
+    )
+    _refused(
+        database,
+        "version_update",
+        "UPDATE versions SET status = 'Publishing' WHERE id = :v",
+        v=version_id,
+    )
+    _refused(database, "version_delete", "DELETE FROM versions WHERE id = :v", v=version_id)
+    _refused(database, "dandiset", "DELETE FROM dandisets WHERE id = :d", d=int(p.ident))
+    _refused(
+        database, "asset_update", "UPDATE assets SET path = 'forged.bin' WHERE id = :a", a=asset_pk
+    )
+    _refused(
+        database,
+        "asset_update",
+        "UPDATE assets SET published = :f WHERE id = :a",
+        a=asset_pk,
+        f=False,
+    )
+    _refused(database, "asset_delete", "DELETE FROM assets WHERE id = :a", a=asset_pk)
+    _refused(
+        database,
+        "members",
         "DELETE FROM version_assets WHERE version_id = :v AND asset_id = :a",
         v=version_id,
         a=asset_pk,
     )
     _refused(
         database,
+        "members",
         "UPDATE version_assets SET path = 'x' WHERE version_id = :v AND asset_id = :a",
         v=version_id,
         a=asset_pk,
     )
     _refused(
         database,
+        "members",
         "UPDATE asset_paths SET aggregate_size = 0 WHERE version_id = :v",
         v=version_id,
     )
     if other_pk is not None:
         _refused(
             database,
+            "members",
             "INSERT INTO version_assets (version_id, asset_id, path, path_lower) "
             "VALUES (:v, :a, 'smuggled.bin', 'smuggled.bin')",
             v=version_id,
@@ -150,3 +218,88 @@ def test_the_database_refuses_direct_writes(database: Database, published: Publi
             sa.text("UPDATE versions SET name = 'editable' WHERE id = :v"), {"v": draft_id}
         )
         conn.rollback()
+
+
+# -- blobs and dandisets (migration 0005) ----------------------------------------------------
+def _published_blob(database: Database, p: Published) -> tuple[str, int]:
+    with database.engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT b.blob_id, b.size FROM assets a JOIN asset_blobs b "
+                "ON b.blob_id = a.blob_id WHERE a.asset_id = :a"
+            ),
+            {"a": p.asset_ids["b.bin"]},
+        ).one()
+    return str(row[0]), int(row[1])
+
+
+def test_blobs_of_published_assets_are_immutable(database: Database, published: Published) -> None:
+    blob_id, size = _published_blob(database, published)
+    for sql in (
+        "UPDATE asset_blobs SET size = :n, etag = 'forged' WHERE blob_id = :b",
+        "UPDATE asset_blobs SET size = :n WHERE blob_id = :b",
+        "UPDATE asset_blobs SET sha256 = 'forged' WHERE blob_id = :b",
+        "UPDATE asset_blobs SET key = 'blobs/elsewhere' WHERE blob_id = :b",
+    ):
+        _refused(database, "blob_identity", sql, b=blob_id, n=size + 1)
+    _refused(database, "blob_delete", "DELETE FROM asset_blobs WHERE blob_id = :b", b=blob_id)
+    # What may change still does (rolled back).
+    with database.engine.connect() as conn:
+        conn.execute(
+            sa.text("UPDATE asset_blobs SET embargoed = :f WHERE blob_id = :b"),
+            {"f": False, "b": blob_id},
+        )
+        conn.rollback()
+
+
+def test_every_blob_keeps_its_identity(
+    database: Database, alice: httpx.Client, dandiset: str
+) -> None:
+    blob_id = upload_blob(alice, dandiset, random_bytes(30))  # in no published version
+    sql = "UPDATE asset_blobs SET size = 1 WHERE blob_id = :b"
+    _refused(database, "blob_identity", sql, b=blob_id)
+    with database.engine.connect() as conn:  # unreferenced: garbage collection may delete it
+        conn.execute(sa.text("DELETE FROM asset_blobs WHERE blob_id = :b"), {"b": blob_id})
+        conn.rollback()
+
+
+def _without_foreign_keys(archive: Archive, sql: str, **params: object) -> BaseException:
+    """Run ``sql`` with foreign keys off (SQLite's default on a plain connection;
+    PostgreSQL's replica mode, which also skips ordinary triggers) and return the error."""
+    server = archive.server
+    if server.database_url is None:
+        conn = sqlite3.connect(server.data_dir.resolve() / "neuropil.db")
+        try:
+            assert conn.execute("PRAGMA foreign_keys").fetchone() == (0,)
+            with pytest.raises(sqlite3.IntegrityError) as caught:
+                conn.execute(sql, params)
+        finally:
+            conn.rollback()
+            conn.close()
+        return caught.value
+    import psycopg
+
+    url = server.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as pg:
+        pg.execute("SET LOCAL session_replication_role = replica")
+        with pytest.raises(psycopg.errors.RestrictViolation) as err:
+            pg.execute(sql.replace(":d", "%(d)s").replace(":b", "%(b)s"), params)
+        pg.rollback()
+    return err.value
+
+
+def test_with_foreign_keys_off_published_rows_stay(
+    archive: Archive, database: Database, published: Published
+) -> None:
+    blob_id, _ = _published_blob(database, published)
+    caught = _without_foreign_keys(
+        archive, "DELETE FROM dandisets WHERE id = :d", d=int(published.ident)
+    )
+    assert _expect(database, "dandiset") in str(caught)
+    caught = _without_foreign_keys(archive, "DELETE FROM asset_blobs WHERE blob_id = :b", b=blob_id)
+    assert _expect(database, "blob_delete") in str(caught)
+    with database.engine.connect() as conn:
+        n = conn.execute(
+            sa.text("SELECT count(*) FROM dandisets WHERE id = :d"), {"d": int(published.ident)}
+        ).scalar_one()
+    assert n == 1

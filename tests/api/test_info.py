@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from dandischema.consts import DANDI_SCHEMA_VERSION
 
-from neuropil import __version__
+from neuropil._version import __version__
 from tests.conftest import Archive
 
 

@@ -177,9 +177,10 @@ def test_a_dandiset_with_published_versions_cannot_be_deleted(alice: httpx.Clien
 
 # -- a server whose jobs can be held back ----------------------------------------------------
 @pytest.fixture
-def held(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
-    """A server (with a DOI prefix) and an approved user's token."""
-    server = ServerProcess(tmp_path / "data", env={"NEUROPIL_DOI_PREFIX": "10.80507"})
+def held(tmp_path: Path, fresh_database: str | None) -> Iterator[tuple[ServerProcess, str]]:
+    """A server (with a DOI prefix) on each backend, and an approved user's token."""
+    env = {"NEUROPIL_DOI_PREFIX": "10.80507"}
+    server = ServerProcess(tmp_path / "data", database_url=fresh_database, env=env)
     token = server.add_user("owner")
     yield server, token
     server.stop()

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
+from neuropil.http.transport import Transport
 from tests.api.helpers import (
     EMPTY_ETAG,
     ETAG,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from tests.api.helpers import (
     add_asset,
+    all_pages,
     create_dandiset,
     draft_url,
     random_bytes,
@@ -115,22 +114,28 @@ def test_summary_aggregates_valid_assets(alice: httpx.Client, anon: httpx.Client
     assert listing["count"] >= 1
 
 
-def test_ten_assets_are_valid_within_seconds_of_the_last_upload(alice: httpx.Client) -> None:
+def test_ten_assets_become_valid_after_the_last_upload(alice: httpx.Client) -> None:
+    """Validation runs by itself after the uploads (how soon is benchmarks/publish.py's
+    measure, against its 2 s target); here only that it gets there, every asset checked."""
     ident = create_dandiset(alice, metadata=DANDISET_METADATA)
     blobs = [upload_blob(alice, ident, random_bytes(64 + i)) for i in range(10)]
     for i, blob in enumerate(blobs):
         assert add_asset(alice, ident, f"f{i}.bin", blob, asset_metadata()).status_code == 200
-    began = time.monotonic()
-    wait_until_valid(alice, ident)
-    # The target is 2 s; the bound leaves room for a loaded two-core test machine.
-    assert time.monotonic() - began < 5
+    done = wait_until_valid(alice, ident, timeout=120)
+    assert done["asset_count"] == 10 and done["asset_validation_errors"] == []
+    base = f"{draft_url(ident)}assets/"
+    checked = [
+        alice.get(f"{base}{a['asset_id']}/validation/").json() for a in all_pages(alice, base)
+    ]
+    assert checked == [{"status": "Valid", "validation_errors": []}] * 10
 
 
-def test_put_with_schema_errors_is_400_and_lists_the_fields(
+def test_put_with_schema_errors_is_stored_and_lists_the_fields(
     alice: httpx.Client, anon: httpx.Client
 ) -> None:
+    """Drafts may be invalid, as on DANDI (issue 16): metadata that does not fit the schema
+    is saved, and the draft is reported Invalid with every bad field (this PUT was a 400)."""
     ident = create_dandiset(alice, "typed")
-    before = anon.get(draft_url(ident)).json()
     wrong = {
         **DANDISET_METADATA,
         "license": ["spdx:not-a-license"],
@@ -138,11 +143,13 @@ def test_put_with_schema_errors_is_400_and_lists_the_fields(
         "contributor": [{"schemaKey": "Person", "name": "Doe, Jane", "roleName": "Author"}],
     }
     r = alice.put(draft_url(ident), json={"name": "typed", "metadata": wrong})
-    assert r.status_code == 400
-    for field in ("license.0", "description", "contributor.0.Person.roleName"):
-        assert field in r.text, r.text
-    assert anon.get(draft_url(ident)).json() == before  # nothing written
-    # Missing fields are not schema errors: the draft is saved and reported Invalid.
+    assert r.status_code == 200, r.text
+    assert anon.get(draft_url(ident)).json()["description"] == 42  # written as sent
+    found = wait_status(alice, ident, "Invalid")
+    fields = " ".join(e["field"] for e in found["version_validation_errors"])
+    for field in ("license", "description", "contributor"):
+        assert field in fields, fields
+    # Missing fields are reported the same way.
     partial = {"contributor": DANDISET_METADATA["contributor"]}
     ok = alice.put(draft_url(ident), json={"name": "typed", "metadata": partial})
     assert ok.status_code == 200, ok.text

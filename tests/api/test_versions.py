@@ -41,7 +41,7 @@ def test_list_versions(alice: httpx.Client, anon: httpx.Client) -> None:
     assert draft["status"] in ("Pending", "Validating", "Invalid")
     assert draft["asset_count"] == 0
     assert draft["dandiset"]["identifier"] == ident
-    assert draft["dandiset"]["contact_person"] == "alice"
+    assert draft["dandiset"]["contact_person"] == "Alice, Alice"
     wait_status(anon, ident, "Invalid")
     page = anon.get(f"dandisets/{ident}/versions/").json()
     for order in ("created", "-created"):
@@ -92,7 +92,7 @@ def test_version_info(alice: httpx.Client, anon: httpx.Client) -> None:
     fields = {e["field"] for e in found["version_validation_errors"]}
     assert {"description", "license"} <= fields
     assert found["metadata"] == anon.get(draft_url(ident)).json()
-    assert found["contact_person"] == "alice"
+    assert found["contact_person"] == "Alice, Alice"
     assert found["dandiset"]["identifier"] == ident
     assert info(anon, ident)["release_notes"] == ""
 

@@ -16,9 +16,9 @@ import h5py
 import pytest
 
 import neuropil
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
 from neuropil.demo import make_nwb_files
+from neuropil.http.transport import Transport
 from neuropil.index import IndexFile
 from tests.index.compare import assert_same_file
 from tests.support.server import ServerProcess

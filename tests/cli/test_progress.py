@@ -7,7 +7,8 @@ import json
 
 from rich.console import Console
 
-from neuropil.cli.progress import JsonReporter, PlainReporter, Summary
+from neuropil.cli.progress import JsonReporter, PlainReporter
+from neuropil.cli.reporting import Summary
 from neuropil.cli.rich_progress import RichReporter
 from neuropil.client.events import BytesDone, FileDone, FileStarted
 

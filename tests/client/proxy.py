@@ -4,7 +4,9 @@ It forwards every request (keeping the ``Host`` header, so redirects the server 
 back at the proxy), counts requests and body bytes, and can for the first N requests whose
 path matches a pattern: answer 429 with ``Retry-After`` (or 403, as an expired signed URL
 does), cut the body short, drop the
-``Range`` header (a server that ignores ranges) or lie in ``Content-Range``.
+``Range`` header (a server that ignores ranges) or lie in ``Content-Range``. With ``rate`` set,
+it sends bodies no faster than that many bytes a second, all connections together (a slow
+link, for tests that must interrupt a transfer midway).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import http.client
 import re
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +61,11 @@ class Proxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.requests: list[Seen] = []
         self.body_bytes = 0
+        #: Body bytes sent, per request path (without its query string).
+        self.path_bytes: Counter[str] = Counter()
+        #: Body bytes a second, for all connections together (``None``: as fast as it goes).
+        self.rate: float | None = None
+        self._free_at = 0.0
         self.rules: list[Rule] = []
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -83,6 +92,21 @@ class Proxy:
                     rule.times -= 1
                     return rule
         return None
+
+    def throttle(self, n: int) -> None:
+        """Wait until ``n`` more bytes fit the rate: each sender waits its turn."""
+        if self.rate is None:
+            return
+        with self.lock:
+            now = time.monotonic()
+            self._free_at = max(self._free_at, now) + n / self.rate
+            delay = self._free_at - now
+        time.sleep(delay)
+
+    def bytes_under(self, prefix: str) -> int:
+        """Body bytes sent so far for paths that start with ``prefix``."""
+        with self.lock:
+            return sum(n for path, n in self.path_bytes.items() if path.startswith(prefix))
 
     def seen(self, seen: Seen) -> None:
         with self.lock:
@@ -165,6 +189,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
         def count(self, n: int) -> None:
             with proxy.lock:
                 proxy.body_bytes += n
+                proxy.path_bytes[self.path.partition("?")[0]] += n
+            proxy.throttle(n)
 
     return Handler
 

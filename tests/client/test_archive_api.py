@@ -14,9 +14,9 @@ from neuropil.client.archive import Archive
 from neuropil.client.events import BytesDone, FileDone, FileStarted, ProgressEvent
 from neuropil.client.instances import Instance, Registry, clear_discovery_cache
 from neuropil.client.layout import local_path, sync_scope
-from neuropil.client.transport import Transport
 from neuropil.client.urls import Target
-from neuropil.errors import BadRequest, NotAuthenticated, NotFound
+from neuropil.errors import InvalidUrl, NotAuthenticated, NotFound
+from neuropil.http.transport import Transport
 from tests.conftest import Archive as Server
 from tests.support.client_env import isolate_client
 from tests.support.dandisets import METADATA, TREE, Seeded, add_asset, seed, tree_of
@@ -56,7 +56,14 @@ class Recorder:
 
 def test_public_surface() -> None:
     assert neuropil.__all__ == sorted(neuropil.__all__)
-    assert set(neuropil.__all__) == {"Archive", "__version__", "open", "open_nwb"}
+    assert set(neuropil.__all__) == {
+        "Archive",
+        "__version__",
+        "archive_info",
+        "open",
+        "open_nwb",
+        "open_zarr",
+    }
     assert neuropil.Archive is Archive
 
 
@@ -182,7 +189,7 @@ def test_download_by_url_uses_official_layout(api: Archive, seeded: Seeded, tmp_
     }
     api.download(f"{ident}/draft", tmp_path / "d")  # a bare id means this archive
     assert sorted(tree_of(tmp_path / "d" / ident)) == sorted([*TREE, "dandiset.yaml"])
-    with pytest.raises(BadRequest, match="not on"):
+    with pytest.raises(InvalidUrl, match="not on"):
         api.download("DANDI:000027", tmp_path)
 
 

@@ -25,13 +25,13 @@ from neuropil.client.download import (
     FileDone,
     FileStarted,
     ProgressEvent,
-    RemoteFile,
+    RemoteEntry,
     download_files,
     sync_delete,
     write_dandiset_yaml,
 )
-from neuropil.client.transport import Backoff, Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
+from neuropil.http.transport import Backoff, Transport
 from tests.client.proxy import Fault, Proxy, running_proxy
 from tests.support.server import ServerProcess
 
@@ -43,7 +43,7 @@ SMALL = {"a.txt": 1, "sub/b.bin": 100_000, "sub/deep/c.bin": 5 * MiB, "empty.dat
 
 @dataclass
 class Uploaded:
-    remote: RemoteFile
+    remote: RemoteEntry
     sha256: str
     blob_id: str
 
@@ -83,7 +83,7 @@ def upload(transport: Transport, dandiset: str, tmp: Path, name: str, data: byte
     src.parent.mkdir(parents=True, exist_ok=True)
     src.write_bytes(data)
     asset = upload_file(transport, dandiset_id=dandiset, path=src, asset_path=name)
-    remote = RemoteFile(
+    remote = RemoteEntry(
         asset_id=asset["asset_id"],
         path=name,
         size=asset["size"],
@@ -117,7 +117,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def items(
     site: Site, dest: Path, *names: str, proxy: Proxy | None = None
-) -> list[tuple[RemoteFile, Path]]:
+) -> list[tuple[RemoteEntry, Path]]:
     """(remote, target) pairs; with ``proxy`` the download URLs point at the proxy."""
     out = []
     for n in names:
@@ -246,7 +246,7 @@ def test_corrupt_blob_is_detected_and_good_file_kept(site: Site, tmp_path: Path)
 
 def test_wrong_sha256_fails_without_leftovers(site: Site, tmp_path: Path) -> None:
     good = site.files["sub/b.bin"].remote
-    wrong = RemoteFile(good.asset_id, good.path, good.size, good.download_url, good.etag, "0" * 64)
+    wrong = RemoteEntry(good.asset_id, good.path, good.size, good.download_url, good.etag, "0" * 64)
     with site.transport() as t:
         report = download_files(t, [(wrong, tmp_path / "b.bin")])
     assert report.failed == 1 and "sha256 mismatch" in report.failures[0].reason

@@ -11,7 +11,7 @@ import yaml
 
 from neuropil.client import instances
 from neuropil.client.instances import Instance, Registry, config_dir, discover, host_port
-from neuropil.errors import BadRequest, InvalidConfig, RemoteError, UnknownInstance
+from neuropil.errors import InvalidConfig, RemoteError, UnknownInstance, UsageError
 from tests.client.helpers import FakeArchive, fake_archive, server_info
 from tests.conftest import Archive
 from tests.support.server import free_port
@@ -69,7 +69,7 @@ def test_instance_urls_are_normalized_and_checked() -> None:
     assert inst.web_url == "https://example.org"
     assert inst.base_url == "http://example.org:8000"
     assert inst.matches("http://example.org:8000/") and inst.matches("https://example.org")
-    with pytest.raises(BadRequest, match="not an http"):
+    with pytest.raises(UsageError, match="not an http"):
         Instance("x", "ftp://example.org/api")
 
 
@@ -154,13 +154,13 @@ def test_default_precedence(registry: Registry) -> None:
 
 def test_bad_names_and_builtin_names_are_refused(registry: Registry) -> None:
     for bad in ("has space", "a:b", "x/y", "", "-lead"):
-        with pytest.raises(BadRequest, match="not valid"):
+        with pytest.raises(UsageError, match="not valid"):
             registry.add(bad, "https://x.example/api")
-    with pytest.raises(BadRequest, match="built-in"):
+    with pytest.raises(UsageError, match="built-in"):
         registry.add("DANDI", "https://x.example/api")
-    with pytest.raises(BadRequest, match="built in"):
+    with pytest.raises(UsageError, match="built in"):
         registry.remove("dandi")
-    with pytest.raises(BadRequest, match="not an http"):
+    with pytest.raises(UsageError, match="not an http"):
         registry.add("lab", "lab.example/api")
 
 

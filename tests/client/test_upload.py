@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 
-from neuropil.client.blob_upload import BlobResult, BlobSender, BlobUploadError
 from neuropil.client.digest_cache import Digest, DigestCache, Fingerprint, compute_digest
 from neuropil.client.events import (
     ByteCounter,
@@ -31,10 +30,11 @@ from neuropil.client.events import (
     FileStarted,
     ProgressEvent,
 )
-from neuropil.client.transport import Backoff, Transport
+from neuropil.client.upload_files import UploadReport, upload_paths
 from neuropil.client.upload_plan import micros, parse_time
-from neuropil.client.uploader import UploadReport, upload_paths
+from neuropil.client.upload_protocol import BlobResult, BlobSender, BlobUploadError
 from neuropil.core.digests import file_etag
+from neuropil.http.transport import Backoff, Transport
 from tests.client.proxy import Proxy, running_proxy
 from tests.conftest import Archive
 from tests.support.nwb import NwbSet, make_organized_set, stage_dandiset, write_dandiset_yaml

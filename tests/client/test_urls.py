@@ -107,6 +107,7 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
     ("{api}/assets/" + AID, {"kind": "asset_id", "asset_id": AID}),
     ("{api}/assets/" + AID + "/download/", {"kind": "asset_id", "asset_id": AID}),
     ("{api}/assets/" + AID + "/download", {"kind": "asset_id", "asset_id": AID}),
+    ("{api}/assets/" + AID + "/index/", {"kind": "asset_id", "asset_id": AID}),
     (
         "{api}/dandisets/000003/versions/draft/assets/" + AID,
         {"kind": "asset_id", "dandiset_id": "000003", "version": "draft", "asset_id": AID},
@@ -125,6 +126,20 @@ NAME_FORMS: list[tuple[str, dict[str, Any]]] = [
     (
         "{NAME}:000027/0.210831.2033",
         {"kind": "dandiset", "dandiset_id": "000027", "version": "0.210831.2033"},
+    ),
+    # neuropil's extension: NAME:ID/VERSION goes on with a path, as dandi:// URLs do
+    (
+        "{NAME}:000027/draft/sub-1/sub-1_ecephys.nwb",
+        {
+            "kind": "item",
+            "dandiset_id": "000027",
+            "version": "draft",
+            "path": "sub-1/sub-1_ecephys.nwb",
+        },
+    ),
+    (
+        "{name}:000027/0.210831.2033/sub-1/",
+        {"kind": "folder", "dandiset_id": "000027", "version": "0.210831.2033", "path": "sub-1/"},
     ),
     ("dandi://{NAME}/000027", {"kind": "dandiset", "dandiset_id": "000027"}),
     ("dandi://{name}/000027/", {"kind": "dandiset", "dandiset_id": "000027"}),

@@ -1,4 +1,5 @@
-"""The durable job queue and its workers, on a real SQLite database file."""
+"""The built-in job queue (``neuropil.jobs.queue``) and its workers, on a real SQLite database
+file. ``tests/jobs/`` runs the engine-neutral protocol tests on every engine."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from neuropil.db.engine import Database, sqlite_url
 from neuropil.db.migrate import upgrade
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
-from neuropil.jobs.queue import LEASE, JobQueue
-from neuropil.jobs.worker import JOB_NICE, MAX_ATTEMPTS, PermanentJobError, Workers
+from neuropil.jobs.protocol import DEFAULT_LEASE, MAX_ATTEMPTS, PermanentJobError
+from neuropil.jobs.queue import TableQueue as JobQueue
+from neuropil.jobs.worker import JOB_NICE, Workers
 
 
 @pytest.fixture
@@ -132,7 +134,7 @@ def test_claim_takes_a_lease(db: Database, queue: JobQueue) -> None:
     job = queue.claim()
     assert job is not None
     assert (job.state, job.attempts) == (JobState.RUNNING, 1)
-    assert close_to(job.locked_until, utcnow() + LEASE)
+    assert close_to(job.locked_until, utcnow() + DEFAULT_LEASE)
     assert queue.claim() is None  # leased: nobody else gets it
     assert queue.pending() == 1
 
@@ -340,3 +342,48 @@ def test_index_builds_are_low_priority() -> None:
     from neuropil.services.context import LOW_PRIORITY_JOBS
 
     assert indexes.JOB in LOW_PRIORITY_JOBS
+
+
+# -- leases across processes ----------------------------------------------------------------
+def test_a_worker_that_lost_its_lease_cannot_touch_the_job(db: Database, queue: JobQueue) -> None:
+    enqueue(queue, "k", {})
+    stale = queue.claim()
+    assert stale is not None
+    with db.write() as s:  # its lease runs out; another worker claims the job
+        s.execute(sa.update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+    current = queue.claim()
+    assert current is not None and current.attempts == 2
+    assert not queue.renew(stale)
+    queue.finish(stale)  # too late: changes nothing
+    queue.fail(stale, "late", retry_in=None)
+    job = only_job(db)
+    assert (job.state, job.attempts, job.last_error) == (JobState.RUNNING, 2, None)
+    assert queue.renew(current)
+    queue.finish(current)
+    assert only_job(db).state == JobState.DONE
+
+
+def test_starting_a_process_leaves_running_jobs_alone(tmp_path: Path) -> None:
+    """A second server or worker on the same database must not take over the first one's
+    running jobs: they stay leased until their lease runs out."""
+    from neuropil.config import Settings
+    from neuropil.server.background import Background
+    from neuropil.services.context import make_context
+
+    ctx = make_context(Settings(data_dir=tmp_path / "data", job_workers=2))
+    upgrade(ctx.db)
+    with ctx.db.write() as s:
+        ctx.jobs.enqueue(s, "blob.sha256", {"blob_id": "b1"})
+    assert isinstance(ctx.jobs, JobQueue)
+    claimed = ctx.jobs.claim()  # "the first process" runs it
+    assert claimed is not None
+    background = Background(ctx)  # a second process starts on the same data
+    background.start()
+    try:
+        time.sleep(1.0)
+        job = only_job(ctx.db)
+        assert (job.state, job.attempts) == (JobState.RUNNING, 1)
+        assert job.locked_until == claimed.locked_until
+    finally:
+        background.stop()
+        ctx.db.dispose()

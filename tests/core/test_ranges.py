@@ -121,3 +121,28 @@ def test_malformed_content_range(value: str) -> None:
 def test_content_range_outside_the_object(value: str) -> None:
     with pytest.raises(ValueError, match="does not lie within the object"):
         parse_content_range(value)
+
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"bytes=10-{HUGE}", ByteRange(10, SIZE)),  # an end past any object: to the end
+        (f"bytes=-{HUGE}", ByteRange(0, SIZE)),  # a suffix longer than any object
+        (f"bytes={'0' * 5000}5-9", ByteRange(5, 10)),  # leading zeros are just zeros
+    ],
+)
+def test_offsets_of_thousands_of_digits(header: str, expected: ByteRange) -> None:
+    assert parse_range_header(header, SIZE) == expected
+
+
+def test_a_start_of_thousands_of_digits_is_416() -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range_header(f"bytes={HUGE}-", SIZE)
+
+
+def test_content_range_offsets_past_2_63_are_malformed() -> None:
+    with pytest.raises(ValueError, match="beyond"):
+        parse_content_range(f"bytes 0-{HUGE}/*")

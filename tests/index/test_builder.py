@@ -19,7 +19,7 @@ from neuropil.index import IndexOptions, build_index, dumps_index, open_index, w
 from neuropil.index import _chunks as chunks_module
 from neuropil.index._chunks import stored_chunks, stored_chunks_slow
 from neuropil.index._format import inline_bytes
-from neuropil.index._source import SourceFile
+from neuropil.index._indexed_file import SourceFile
 from tests.index.conftest import SAMPLE_URL
 from tests.index.samples import MANY_CHUNKS, MANY_SHAPE
 

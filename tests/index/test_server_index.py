@@ -27,8 +27,7 @@ import pytest
 
 import neuropil
 from neuropil.api.routes.indexes import index_response
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
 from neuropil.config import Settings
 from neuropil.core.ranges import ByteRange
 from neuropil.db.migrate import upgrade
@@ -36,6 +35,7 @@ from neuropil.db.models import AssetBlob
 from neuropil.db.types import utcnow
 from neuropil.demo import make_nwb_files
 from neuropil.errors import BlobChanged, InvalidHdf5, Unsupported
+from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, build_index
 from neuropil.reading import INDEX_RESOURCE_NAME, RemoteHdf5File
 from neuropil.services import gc, indexes, schema

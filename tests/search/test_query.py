@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from neuropil.errors import BadRequest
+from neuropil.services.search import postgres_fts, sqlite_fts
 from neuropil.services.search.query import OPERATORS, DateRange, Term, parse, words
 
 
@@ -70,17 +71,55 @@ def test_identifiers_and_urls_are_text() -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    ['"', "*", "NEAR(", "OR", "'", "%", "a OR b", 'x" OR "y', "NEAR(a b)", "\\", "a*", "-x", "^"],
+    ("text", "tokens", "fts5", "tsquery"),
+    [
+        # Engine syntax alone leaves no word: an empty query, not an error.
+        ("*", [], "", None),
+        ("'", [], "", None),
+        ("%", [], "", None),
+        ("\\", [], "", None),
+        ("^", [], "", None),
+        # Operators of the engines are words; every word is quoted (a prefix when long).
+        ("NEAR(", [("near",)], '("near"*)', "(('near':*))"),
+        ("OR", [("or",)], '("or")', "(('or'))"),
+        (
+            "a OR b",
+            [("a",), ("or",), ("b",)],
+            '("a") OR ("or") OR ("b")',
+            "(('a') | ('or') | ('b'))",
+        ),
+        (
+            'x" OR "y',
+            [("x",), ("or",), ("y",)],
+            '("x") OR ("or") OR ("y")',
+            "(('x') | ('or') | ('y'))",
+        ),
+        (
+            "NEAR(a b)",
+            [("near", "a"), ("b",)],
+            '("near"* + "a") OR ("b")',
+            "(('near':* <-> 'a') | ('b'))",
+        ),
+        ("a*", [("a",)], '("a")', "(('a'))"),
+        ("-x", [("x",)], '("x")', "(('x'))"),
+        ("it's", [("it", "s")], '("it" + "s")', "(('it' <-> 's'))"),
+    ],
 )
-def test_syntax_of_the_engines_is_plain_text(text: str) -> None:
-    if text.count('"') % 2:
-        with pytest.raises(BadRequest):
-            parse(text)
-        return
-    for term in parse(text).terms:
-        for token in term.tokens:
-            assert token.isalnum(), token  # only letters and digits reach the engines
+def test_syntax_of_the_engines_is_plain_text(
+    text: str, tokens: list[tuple[str, ...]], fts5: str, tsquery: str | None
+) -> None:
+    q = parse(text)
+    assert [t.tokens for t in q.terms] == tokens
+    assert q.empty == (not tokens)
+    # What reaches SQLite's MATCH and PostgreSQL's to_tsquery (an empty query reaches neither).
+    assert sqlite_fts.any_of(q.terms) == fts5
+    if tsquery is not None:
+        assert postgres_fts.any_of(q.terms) == tsquery
+
+
+def test_a_lone_double_quote_is_an_unbalanced_phrase() -> None:
+    with pytest.raises(BadRequest, match="unbalanced double quote"):
+        parse('"')
 
 
 def test_words() -> None:

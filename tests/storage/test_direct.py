@@ -13,7 +13,7 @@ import pytest
 
 from neuropil.storage import LocalBlobStore
 from neuropil.storage._direct import ALIGN, BUFFER, RegionWriter
-from tests.storage.kit import pattern
+from neuropil.testing.storage import pattern
 
 MiB = 1 << 20
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from neuropil.storage import BlobStore, LocalBlobStore, PartInfo
-from tests.storage.kit import BlobStoreContract, chunked, md5, pattern
+from neuropil.testing.storage import BlobStoreContract, chunked, md5, pattern
 
 
 class TestLocalBlobStore(BlobStoreContract):
@@ -230,3 +232,96 @@ def test_in_place_complete_repeated_after_crash(store: LocalBlobStore) -> None:
     (upload_dir / "data").unlink()  # as if the rename had happened before the crash
     assert store.complete_multipart("k", mp, [p1]) == first
     assert not upload_dir.exists()
+
+
+# -- an object's bytes and its ETag ------------------------------------------------------------
+CRASH_AFTER_BYTES = textwrap.dedent(
+    """
+    import os, sys
+    from neuropil.storage import LocalBlobStore, local
+
+    real = local.publish_file
+
+    def publish_then_die(tmp, final):
+        real(tmp, final)
+        os._exit(3)  # the bytes are in place; their md5 never gets written
+
+    local.publish_file = publish_then_die
+    LocalBlobStore(sys.argv[1]).put(sys.argv[2], b"new bytes, same key")
+    """
+)
+
+
+def test_crash_between_bytes_and_md5_reads_the_new_md5(store: LocalBlobStore) -> None:
+    """A Zarr key rewritten: the process dies once the new bytes are in place, before their
+    md5 is recorded. The old md5 must never describe the new bytes."""
+    store.put("zarr/z/0.0", b"old bytes")
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_BYTES, str(store.root), "zarr/z/0.0"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr.decode()
+    fresh = LocalBlobStore(store.root)
+    info = fresh.stat("zarr/z/0.0")
+    assert info is not None and info.etag == md5(b"new bytes, same key")
+    assert [(i.key, i.etag) for i in fresh.list("zarr/")] == [("zarr/z/0.0", info.etag)]
+    # The md5 is recorded again: the next read trusts it.
+    meta = (store.root / "meta" / "zarr/z/0.0.json").read_text()
+    assert info.etag in meta
+
+
+def test_stale_or_missing_md5_is_computed_again(store: LocalBlobStore) -> None:
+    meta = store.root / "meta" / "k.json"
+    store.put("k", b"first")
+    stale = meta.read_bytes()
+    written = store.put("k", b"second, longer")
+    meta.write_bytes(stale)  # the md5 of other bytes (another inode, size and time)
+    assert store.stat("k") == written
+    meta.unlink()
+    info = store.stat("k")
+    assert info is not None and info.etag == md5(b"second, longer")
+    meta.write_text("{not json")
+    assert store.stat("k") == info
+    assert [i.etag for i in store.list()] == [info.etag]
+
+
+def test_multipart_etag_is_written_before_its_bytes(store: LocalBlobStore) -> None:
+    """A dandi-etag cannot be computed from the bytes: it is durable before they appear,
+    and trusted for them even where the inode changed (a store restored from a copy)."""
+    mp = store.create_multipart("blobs/k")
+    p = store.upload_part("blobs/k", mp, 1, [b"part one"])
+    done = store.complete_multipart("blobs/k", mp, [p])
+    assert done.etag.endswith("-1")
+    copy = store.root / "objects" / "blobs" / "k.copy"
+    shutil.copy2(store.local_path("blobs/k"), copy)
+    copy.replace(store.local_path("blobs/k"))  # new inode, same bytes
+    assert store.stat("blobs/k") == done
+
+
+def test_metadata_of_older_stores_is_trusted(store: LocalBlobStore) -> None:
+    store.put("blobs/a", b"bytes")
+    (store.root / "meta" / "blobs/a.json").write_text(
+        '{"etag": "0123456789abcdef0123456789abcdef"}'
+    )
+    info = store.stat("blobs/a")
+    assert info is not None and info.etag == "0123456789abcdef0123456789abcdef"
+
+
+def test_a_page_opens_only_its_folders(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for row in range(5):
+        for col in range(3):
+            store.put(f"zarr/z/{row}/{col}", b"x")
+    opened: list[str] = []
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        opened.append(Path(path).relative_to(store.root / "objects").as_posix())
+        return real(path)
+
+    monkeypatch.setattr("neuropil.storage.local.os.scandir", scandir)
+    page = [i.key for i in itertools.islice(store.list("zarr/z/", start_after="zarr/z/3/0"), 3)]
+    assert page == ["zarr/z/3/1", "zarr/z/3/2", "zarr/z/4/0"]
+    assert opened == ["zarr/z", "zarr/z/3", "zarr/z/4"]

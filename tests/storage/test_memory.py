@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuropil.storage import BlobStore, MemoryBlobStore
-from tests.storage.kit import BlobStoreContract
+from neuropil.testing.storage import BlobStoreContract
 
 
 class TestMemoryBlobStore(BlobStoreContract):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from neuropil.client.transport import Backoff, Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
 from neuropil.demo import make_nwb_files
+from neuropil.http.transport import Backoff, Transport
 from tests.stream.faults import StreamProxy, running_proxy
 from tests.support.server import ServerProcess
 

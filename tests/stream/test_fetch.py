@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from neuropil.client.transport import Transport
 from neuropil.core.ranges import ByteRange
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
+from neuropil.http.transport import Transport
 from neuropil.stream.fetch import BlobIdentity, HttpFetcher, plan
 from tests.stream.conftest import BLOB_SIZE, MiB, Site
 from tests.stream.faults import StreamProxy

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import neuropil
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
 from neuropil.errors import BlobChanged, InvalidHdf5, InvalidIndex
+from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, build_index, write_index
 from neuropil.reading import INDEX_URL_FIELD, RemoteHdf5File
 from neuropil.stream import MemoryCache
@@ -165,12 +165,13 @@ def test_explicit_index_for_a_data_url(site: Site, indexed: Indexed) -> None:
 
 
 def test_without_an_index_it_falls_back_to_remote_file(site: Site, proxy: StreamProxy) -> None:
-    url = site.url("demo.nwb", proxy)
-    with neuropil.open(url) as f, h5py.File(site.local["demo.nwb"]) as h5:
+    url = site.url("demo.nwb", proxy)  # the server has an index: index=False reads the file
+    with neuropil.open(url, index=False) as f, h5py.File(site.local["demo.nwb"]) as h5:
         assert isinstance(f, RemoteHdf5File) and isinstance(f, h5py.File)
         np.testing.assert_array_equal(f[SERIES][100:200], h5[SERIES][100:200])
         assert f.stats.requests >= 2
-    nwbfile = neuropil.open_nwb(url)
+    assert not any(s.path.endswith("/index/") for s in proxy.requests)
+    nwbfile = neuropil.open_nwb(url, index=False)
     try:
         assert isinstance(nwbfile.read_io._file, RemoteHdf5File)
         assert nwbfile.acquisition["ElectricalSeries"].data.shape == (40000, 16)
@@ -207,9 +208,9 @@ def test_a_whole_series_is_one_request_decoded_as_it_streams(
     """Every chunk of the series lies in one run of the file: one request, and each chunk
     is decoded on the pool as soon as its bytes are in (the threshold is lowered so the
     small demo file takes the path large reads take)."""
-    from neuropil.index.h5 import _file
+    from neuropil.index.h5 import _core
 
-    monkeypatch.setattr(_file, "_PARALLEL_DECODE_BYTES", 0)
+    monkeypatch.setattr(_core, "_PARALLEL_DECODE_BYTES", 0)
     selections = [np.s_[:], np.s_[100:39000, 3:9], np.s_[5::7, 2], np.s_[[5, 20000, 39999], :]]
     with neuropil.open(indexed.index_url) as f, h5py.File(site.local["demo.nwb"]) as h5:
         proxy.reset()
@@ -226,7 +227,7 @@ def test_a_whole_series_is_one_request_decoded_as_it_streams(
 def test_chunks_are_handed_out_before_their_request_ends(
     site: Site, indexed: Indexed, proxy: StreamProxy
 ) -> None:
-    from neuropil.index._sources import HttpSource
+    from neuropil.index._range_sources import HttpSource
     from neuropil.index._store import ChunkStore
 
     refs = {f"c{i}": ref for i, ref in enumerate(_chunk_refs(indexed.index, list(range(5))))}

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import neuropil
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
 from neuropil.demo import make_nwb_files
+from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, build_index, write_index
 from tests.conftest import Archive
 

@@ -17,8 +17,8 @@ import pytest
 import remfile
 
 import neuropil.stream
-from neuropil.client.transport import Transport
 from neuropil.errors import BlobChanged, RangeNotSupported
+from neuropil.http.transport import Transport
 from neuropil.stream import DiskCache, MemoryCache, NoCache, RemoteFile
 from neuropil.stream.remote_file import DEFAULT_BLOCK_SIZE
 from tests.stream.conftest import BLOB_SIZE, MiB, Site

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuropil.client.transport import Transport
-from neuropil.client.upload import upload_file
+from neuropil.client.upload_files import upload_file
+from neuropil.http.transport import Transport
 
 #: asset path -> size: two subjects, a nested folder, a top-level file.
 TREE: dict[str, int] = {

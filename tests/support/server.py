@@ -32,11 +32,14 @@ class ServerProcess:
         database_url: str | None = None,
         env: dict[str, str] | None = None,
         demo: bool = False,
+        serve_args: list[str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.extra_env = env or {}
         self.demo = demo
+        #: More ``neuropil serve`` options, e.g. ``["--workers", "2"]``.
+        self.serve_args = serve_args or []
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
@@ -56,6 +59,8 @@ class ServerProcess:
         if self.database_url:
             env["NEUROPIL_DATABASE_URL"] = self.database_url
         env.setdefault("NEUROPIL_JOB_WORKERS", "2")
+        # `serve` records its data directory for the admin commands: not in the user's own.
+        env.setdefault("NEUROPIL_STATE_DIR", str(self.data_dir.parent / "neuropil-state"))
         env.update(self.extra_env)
         return env
 
@@ -79,6 +84,7 @@ class ServerProcess:
         args = [*NEUROPIL, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.demo:
             args.append("--demo")
+        args += self.serve_args
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -3,8 +3,11 @@ readability, the first content checks)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -115,15 +118,44 @@ def test_path_and_file_problems(tmp_path: Path, nwb_file: Path) -> None:
     assert errors_by_path(findings).keys() == {f.path for f in findings}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+#: Validates argv[1] in the dandiset argv[2]; prints each finding's id and message.
+VALIDATE_ONE = """
+import json, sys
+from neuropil.validation import validate_files
+found = validate_files([sys.argv[1]], dandiset_root=sys.argv[2])
+print(json.dumps([[f.id, f.message] for f in found]))
+"""
+#: Root reads any file whatever its mode, through CAP_DAC_OVERRIDE (and CAP_DAC_READ_SEARCH):
+#: without them, root is held to the mode's owner bits like anyone else.
+NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
+    """A file its owner may not read (mode 000), validated by a process held to file modes:
+    as root (CI), one without the capabilities that override them."""
     path = place(tmp_path, "secret.txt", b"x")
     path.chmod(0)
+    command = [sys.executable, "-c", VALIDATE_ONE, str(path), str(tmp_path)]
+    if os.geteuid() == 0:
+        command = NO_DAC_OVERRIDE + command
     try:
-        (finding,) = validate_files([path], dandiset_root=tmp_path)
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     finally:
         path.chmod(0o644)
+    [(finding, message)] = json.loads(out.stdout.splitlines()[-1])
+    assert finding == "NEUROPIL.FILE_NOT_READABLE"
+    assert "Permission denied" in message and "check its permissions" in message
+
+
+def test_file_whose_read_fails(tmp_path: Path) -> None:
+    """A regular file that opens but cannot be read, for root too: a process's own memory
+    read at address 0 (never mapped) is an I/O error (EIO) from the kernel."""
+    path = tmp_path / "memory.bin"
+    path.symlink_to("/proc/self/mem")
+    (finding,) = validate_files([path], dandiset_root=tmp_path)
     assert finding.id == "NEUROPIL.FILE_NOT_READABLE"
+    assert finding.path == "memory.bin"
+    assert "Input/output error" in finding.message
 
 
 def test_bids_datasets_skip_the_dandi_layout(tmp_path: Path, nwb_file: Path) -> None:

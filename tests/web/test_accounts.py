@@ -43,7 +43,7 @@ def test_sign_up_approval_and_sign_in(archive: Archive) -> None:
 @pytest.mark.parametrize(
     ("change", "status", "message"),
     [
-        ({"password": "short", "confirm": "short"}, 400, "at least 8 characters"),
+        ({"password": "short", "confirm": "short"}, 400, "at least 10 characters"),
         ({"confirm": "something else entirely"}, 400, "The two passwords differ"),
         ({"email": "not-an-address"}, 400, "Enter an e-mail address"),
         ({"username": "has space"}, 400, "no spaces"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neuropil.client.transport import Transport
+from neuropil.http.transport import Transport
 from tests.conftest import Archive
 from tests.support.dandisets import Seeded, create_dandiset, seed
 from tests.web.helpers import WebClient, signed_in_user, text

@@ -9,7 +9,9 @@ import pytest
 from starlette.datastructures import FormData
 
 from neuropil.config import Viewer, parse_viewers
+from neuropil.errors import BadRequest, Overloaded
 from neuropil.web import citation, csrf, passwords, viewers
+from neuropil.web.hash_gate import HashGate
 from neuropil.web.metadata_form import MetadataForm, place_errors
 from neuropil.web.sessions import Session, SessionCodec
 
@@ -67,11 +69,41 @@ def test_password_hash_verifies_and_names_its_algorithm() -> None:
 
 
 def test_password_strength_messages() -> None:
-    with pytest.raises(Exception, match="at least 8 characters"):
+    with pytest.raises(Exception, match="at least 10 characters"):
         passwords.check_strength("short")
     with pytest.raises(Exception, match="differs from your username"):
-        passwords.check_strength("alice1234", username="Alice1234")
+        passwords.check_strength("alice12345", username="Alice12345")
     passwords.check_strength("good enough password", username="alice")
+
+
+def test_the_hash_gate_bounds_concurrent_hashes() -> None:
+    gate = HashGate(slots=1, queue=1, wait=0.05)
+    with gate.slot():
+        with pytest.raises(Overloaded) as info, gate.slot():  # taken: waits, then 503
+            pass
+        assert info.value.status_code == 503 and info.value.headers["Retry-After"] == "1"
+    with gate.slot():  # free again
+        assert gate.busy == 1
+    assert gate.busy == 0
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("12345678", "at least 10 characters"),
+        ("password", "at least 10 characters"),
+        (" " * 8, "not only spaces"),
+        (" " * 12, "not only spaces"),
+        ("\t\n  \u3000   \t ", "not only spaces"),
+        ("1234567890", "most common"),
+        ("qwertyuiop", "most common"),
+        ("Password123!", "most common"),  # a common one with decoration appended
+        ("password12345678", "most common"),
+    ],
+)
+def test_weak_passwords_are_refused(password: str, message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        passwords.check_strength(password, username="someone")
 
 
 # -- citation exports ----------------------------------------------------------------------

@@ -8,8 +8,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 
-from neuropil.api.deps import external_base, get_ctx
 from neuropil.errors import BadRequest, NotFound
+from neuropil.server.request import external_base, get_ctx
+
+#: The largest page number: page x page size stays far inside a 64-bit offset.
+MAX_PAGE = 10**9
 
 
 @dataclass(frozen=True)
@@ -26,18 +29,23 @@ def page_params(request: Request) -> Page:
     settings = get_ctx(request).settings
     q = request.query_params
     raw_page, raw_size = q.get("page", "1"), q.get("page_size")
+    if raw_page.strip().isdigit() and len(raw_page.strip().lstrip("0")) > len(str(MAX_PAGE)):
+        raw_page = str(MAX_PAGE + 1)  # thousands of digits: int() would refuse, slowly
     try:
         number = int(raw_page)
     except ValueError as exc:
         raise NotFound("Invalid page.") from exc
     if number < 1:
         raise NotFound("Invalid page.")
+    if number > MAX_PAGE:
+        # The offset must fit a 64-bit database integer (SQLite overflows otherwise).
+        raise BadRequest(f"page must be at most {MAX_PAGE}; ask for a smaller page number.")
     size = settings.default_page_size
     if raw_size not in (None, ""):
         try:
-            size = int(raw_size)
+            size = int(raw_size) if len(raw_size) <= 20 else settings.max_page_size + 1
         except ValueError as exc:
-            raise BadRequest(f"page_size must be a whole number, not {raw_size!r}.") from exc
+            raise BadRequest(f"page_size must be a whole number, not {raw_size[:40]!r}.") from exc
         if size < 1:
             raise BadRequest("page_size must be at least 1.")
         if size > settings.max_page_size:

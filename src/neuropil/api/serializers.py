@@ -6,6 +6,7 @@ from typing import Any
 
 from neuropil.db.models import AssetBlob, User, Version
 from neuropil.services.assets import AssetRecord, PathEntry
+from neuropil.services.content import zarr_url
 from neuropil.services.dandisets import DandisetInfo, VersionStats
 from neuropil.services.metadata import asset_metadata, contact_person, isoformat
 from neuropil.services.urls import Urls
@@ -122,12 +123,15 @@ def path_entry(p: PathEntry, urls: Urls) -> dict[str, Any]:
         "version": p.version_pk,
         "aggregate_files": p.aggregate_files,
         "aggregate_size": p.aggregate_size,
-        "asset": (
-            {"asset_id": p.asset_id, "url": urls.object_url(p.blob_key) if p.blob_key else None}
-            if p.asset_id
-            else None
-        ),
+        "asset": {"asset_id": p.asset_id, "url": _path_url(p, urls)} if p.asset_id else None,
     }
+
+
+def _path_url(p: PathEntry, urls: Urls) -> str | None:
+    """The unsigned URL of a file's bytes: its blob, or a Zarr's key URL prefix."""
+    if p.blob_key:
+        return urls.object_url(p.blob_key)
+    return zarr_url(urls, p.zarr_id) if p.zarr_id else None
 
 
 def owner(u: User, *, with_email: bool) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from anyio import CancelScope
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from neuropil.api.blob_headers import OBJECT_SECURITY_HEADERS
 from neuropil.core.ranges import ByteRange, parse_range_header
 from neuropil.errors import RangeNotSatisfiable
 
@@ -73,6 +74,7 @@ class ObjectResponse(Response):
             "etag": quoted,
             "last-modified": format_datetime(modified, usegmt=True),
             "content-type": content_type,
+            **OBJECT_SECURITY_HEADERS,  # object bytes never script this origin
         }
         if disposition:
             self._h["content-disposition"] = disposition
@@ -137,11 +139,11 @@ class ObjectResponse(Response):
         stop = self.byte_range.stop if self.byte_range else self.size
         if stop <= start:
             return
+        if stop - start <= CHUNK:  # one hop to a worker thread: open, read, close
+            yield await anyio.to_thread.run_sync(_read_range, self.path, start, stop)
+            return
         fd = await anyio.to_thread.run_sync(os.open, self.path, os.O_RDONLY)
         try:
-            if stop - start <= CHUNK:
-                yield await anyio.to_thread.run_sync(_pread_exact, fd, start, stop, self.path)
-                return
             async for view in _mapped_chunks(fd, start, stop, self.path):
                 yield view  # bytes-like; uvicorn writes it to the socket without a copy
         finally:
@@ -188,6 +190,14 @@ def _pread_exact(fd: int, start: int, stop: int, path: Path) -> bytes:
         parts.append(more)
         offset += len(more)
     return b"".join(parts)
+
+
+def _read_range(path: Path, start: int, stop: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _pread_exact(fd, start, stop, path)
+    finally:
+        os.close(fd)
 
 
 def _cached(fd: int, lo: int, hi: int) -> bool:

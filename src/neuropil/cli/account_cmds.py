@@ -11,9 +11,10 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from neuropil.cli.client_common import handle_errors, resolve_instance
+from neuropil.cli.client_options import handle_errors, resolve_instance
 from neuropil.client import tokens
-from neuropil.client.instances import Instance, Registry
+from neuropil.client.instances import DEFAULT_URL_ENV, Instance, Registry
+from neuropil.errors import NeuropilError
 
 
 @click.command()
@@ -28,12 +29,58 @@ from neuropil.client.instances import Instance, Registry
 def login(instance: str | None, token: str | None) -> None:
     """Check an API key with the archive and store it (keyring, else a 0600 file).
 
-    INSTANCE is a name or URL (default: the configured default instance)."""
-    target = resolve_instance(Registry(), instance)
+    INSTANCE is a name or URL (default: the configured default instance). Logging in to an
+    instance makes it the default: commands without -i then go there."""
+    registry = Registry()
+    target = resolve_instance(registry, instance)
     if token == "-":
         token = sys.stdin.readline().strip()
     where = tokens.login(target, token)
     click.echo(f"Logged in to {target.name} ({target.api_url}); API key stored in {where}.")
+    if instance is not None:
+        click.echo(_make_default(registry, target))
+
+
+def _make_default(registry: Registry, target: Instance) -> str:
+    """Make ``target`` the default instance (configured under a name of its own if it was
+    only discovered, so that finding it needs no request); what to tell the user."""
+    before = _default_name(registry)
+    current = registry.default_spec()
+    if current is not None and _api_url(registry, current) == target.api_url:
+        name = target.name
+    elif target.name in registry.builtin() or target.name in registry.configured():
+        registry.set_default(target.name)
+        name = target.name
+    else:
+        name = _config_name(registry, target)
+        registry.add(name, target.api_url, target.web_url, default=True)
+    if before == name:
+        return f"{name} is the default instance."
+    text = (
+        f"{name} is now the default instance (was {before or current}): commands without "
+        "-i/--instance use it."
+    )
+    if registry.env.get(DEFAULT_URL_ENV):
+        text += f" (${DEFAULT_URL_ENV} still overrides it in this shell.)"
+    return text
+
+
+def _api_url(registry: Registry, spec: str) -> str | None:
+    try:
+        return registry.resolve(spec).api_url
+    except NeuropilError:  # a default that no longer resolves is replaced
+        return None
+
+
+def _config_name(registry: Registry, target: Instance) -> str:
+    """A configured name for a discovered instance: its ``host-port``, made unique."""
+    base = re.sub(r"[^a-z0-9._-]+", "-", target.name.lower()).strip("-.") or "archive"
+    configured = registry.configured()
+    name, n = base, 1
+    while name in configured and configured[name].api_url != target.api_url:
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 @click.command()

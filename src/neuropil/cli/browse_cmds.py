@@ -15,8 +15,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from neuropil.cli.client_common import handle_errors, token_option
-from neuropil.cli.progress import human_size
+from neuropil.cli.client_options import handle_errors, token_option
+from neuropil.cli.reporting import human_size
 from neuropil.client.archive import Archive
 from neuropil.client.instances import Registry
 from neuropil.client.models import Asset, Dandiset
@@ -73,7 +73,17 @@ def _records(text: str, recursive: bool, token: str | None) -> Iterator[Record]:
             yield dandiset_record(selection.dandiset)
             if not recursive:
                 return
-        yield from (asset_record(a) for a in selection.assets)
+        for asset in selection.assets:
+            record = asset_record(asset)
+            if asset.zarr is not None:  # a folder of keys: how many, and their checksum
+                zarr = archive.transport.get_json(f"zarr/{asset.zarr}/")
+                record.update(
+                    zarr=asset.zarr,
+                    files=zarr["file_count"],
+                    checksum=zarr["checksum"],
+                    zarr_status=zarr["status"],
+                )
+            yield record
 
 
 _COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -85,7 +95,13 @@ _COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("size", "Size"),
         ("modified", "Modified"),
     ],
-    "asset": [("path", "Path"), ("size", "Size"), ("modified", "Modified"), ("asset_id", "ID")],
+    "asset": [
+        ("path", "Path"),
+        ("size", "Size"),
+        ("files", "Files"),
+        ("modified", "Modified"),
+        ("asset_id", "ID"),
+    ],
 }
 
 
@@ -104,10 +120,15 @@ def _print_tables(records: Iterable[Record]) -> None:
         groups.setdefault(record["type"], []).append(record)
     for kind, rows in groups.items():
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for _, title in _COLUMNS[kind]:
-            table.add_column(title, justify="right" if title in ("Size", "Assets") else "left")
+        # "Files" (of a Zarr) only when a Zarr is listed: no empty column for blobs.
+        columns = [
+            (k, t) for k, t in _COLUMNS[kind] if k != "files" or any("files" in r for r in rows)
+        ]
+        for _, title in columns:
+            right = title in ("Size", "Assets", "Files")
+            table.add_column(title, justify="right" if right else "left")
         for row in rows:
-            table.add_row(*(_cell(k, row.get(k)) for k, _ in _COLUMNS[kind]))
+            table.add_row(*(_cell(k, row.get(k)) for k, _ in columns))
         console.print(table)
 
 

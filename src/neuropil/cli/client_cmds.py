@@ -1,8 +1,8 @@
 """Moving data: ``neuropil download``, ``upload``, ``delete`` and ``create``.
 
 Thin commands over :class:`neuropil.client.archive.Archive`; progress and the summary come
-from :mod:`neuropil.cli.progress`. The exit status is 1 when any file failed (each failure
-is listed with its reason) or a deletion was refused.
+from :mod:`neuropil.cli.progress` and :mod:`neuropil.cli.reporting`. The exit status is 1
+when any file failed (each failure is listed with its reason) or a deletion was refused.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from pathlib import Path
 
 import click
 
-from neuropil.cli.client_common import (
+from neuropil.cli.client_options import (
     FAILED,
-    Confirmer,
     authenticated_archive,
     handle_errors,
     instance_option,
@@ -22,15 +21,19 @@ from neuropil.cli.client_common import (
     token_option,
     yes_option,
 )
-from neuropil.cli.progress import Reporter, Summary, Timer, make_reporter
-from neuropil.client.archive import Archive, DownloadResult
+from neuropil.cli.confirm import Confirmer
+from neuropil.cli.error_messages import explain
+from neuropil.cli.progress import make_reporter
+from neuropil.cli.reporting import Reporter, Summary, Timer
+from neuropil.client.archive import Archive
+from neuropil.client.download_records import DownloadResult
 from neuropil.client.instances import Registry
 from neuropil.client.policies import DOWNLOAD_EXISTING
 from neuropil.client.tokens import require_token
-from neuropil.client.upload_plan import find_dandiset_root, plan_upload
-from neuropil.client.uploader import UploadReport
+from neuropil.client.upload_files import UploadReport
 from neuropil.client.urls import Target, parse_url
 from neuropil.errors import BadRequest, NeuropilError
+from neuropil.localfiles import find_dandiset_root, select_files
 
 UPLOAD_EXISTING = ("error", "skip", "force", "overwrite", "refresh")
 
@@ -143,7 +146,7 @@ def download(
                     progress=reporter,
                 )
             except NeuropilError as exc:
-                summary.fail(url, str(exc))
+                summary.fail(url, explain(exc))
                 continue
             _add_download(summary, result)
     finally:
@@ -225,9 +228,9 @@ def upload(
     confirmer = Confirmer(yes, "remote assets not present locally", before_asking=reporter.pause)
     summary, timer = Summary("upload"), Timer()
     root = find_dandiset_root(list(paths) or [Path.cwd()])
-    plan = plan_upload(root, list(paths) or None)
-    reporter.expect({f.asset_path: _size(f.path) for f in plan.files})
-    with authenticated_archive(instance, token) as archive:
+    selection = select_files(root, list(paths) or None)
+    reporter.expect({f.asset_path: _size(f.path) for f in selection.files})
+    with authenticated_archive(instance, token, writing="Uploading") as archive:
         report = archive.upload(
             list(paths) or None,
             root,
@@ -301,7 +304,7 @@ def _delete(
             action()
         except NeuropilError as exc:
             failures += 1
-            click.echo(f"✗ {', '.join(labels)}: {exc}", err=True)
+            click.echo(f"✗ {', '.join(labels)}: {explain(exc)}", err=True)
     click.echo(f"Deleted {len(listed) - failures} of {len(listed)} items.")
     if failures:
         raise SystemExit(FAILED)
@@ -345,7 +348,7 @@ def create(
 ) -> None:
     """Create a Dandiset; prints its id, then its URL."""
     metadata = {"description": description} if description else None
-    with authenticated_archive(instance, token) as archive:
+    with authenticated_archive(instance, token, writing="Creating a dandiset") as archive:
         ds = archive.create_dandiset(name, metadata, embargo=embargo)
     click.echo(ds.identifier)
     click.echo(ds.url)

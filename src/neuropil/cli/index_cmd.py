@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from neuropil.cli.client_common import handle_errors
+from neuropil.cli.client_options import handle_errors
 
 
 def _is_url(source: str) -> bool:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from neuropil import __version__
+from neuropil._version import __version__
 
 # httpx imports its own command line (with rich's syntax highlighting and pygments, ~40 ms)
 # unless that import fails, which it tolerates. neuropil never uses it and every client
@@ -22,6 +22,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 #: command name -> "module:attribute"
 COMMANDS = {
     "serve": "neuropil.cli.serve:serve",
+    "worker": "neuropil.cli.worker:worker",
     "users": "neuropil.cli.admin:users",
     "db": "neuropil.cli.admin:db",
     "gc": "neuropil.cli.admin:gc_command",
@@ -39,6 +40,7 @@ COMMANDS = {
     "publish": "neuropil.cli.publish_cmds:publish",
     "metadata": "neuropil.cli.publish_cmds:metadata",
     "index": "neuropil.cli.index_cmd:index",
+    "tables": "neuropil.cli.tables_cmd:tables",
 }
 
 

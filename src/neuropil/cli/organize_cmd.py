@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from neuropil.cli.client_common import FAILED, handle_errors
+from neuropil.cli.client_options import FAILED, handle_errors
 from neuropil.nwb.organize import FIELD_NAMES
 from neuropil.nwb.placement import (
     FILES_MODES,

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from neuropil.cli.client_common import FAILED, handle_errors, token_option
+from neuropil.cli.client_options import FAILED, handle_errors, token_option
 from neuropil.client import publishing
 from neuropil.client.archive import Archive
 from neuropil.client.instances import Registry

@@ -1,4 +1,5 @@
-"""The rich progress display for a terminal (see :mod:`neuropil.cli.progress`)."""
+"""The rich progress display for a terminal (:func:`neuropil.cli.progress.make_reporter`
+picks it); the lines it prints come from :mod:`neuropil.cli.reporting`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from neuropil.cli.progress import LARGE_FILE, Summary, file_line, summary_lines
+from neuropil.cli.reporting import LARGE_FILE, Summary, file_line, summary_lines
 from neuropil.client.events import BytesDone, FileDone, FileStarted, ProgressEvent
 
 

@@ -16,14 +16,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from neuropil.client._download_errors import Failed
 from neuropil.client._localfs import fdatasync, fsync_dir, timestamp, write_atomic
+from neuropil.client.download_records import RemoteEntry
 from neuropil.core.digests import Part
-
-if TYPE_CHECKING:
-    from neuropil.client.download import RemoteFile
 
 try:  # an advisory lock keeps two processes from writing one partial file
     import fcntl
@@ -45,7 +42,7 @@ class Partial:
     resumed part is re-hashed locally up to that point and continued over the network.
     """
 
-    def __init__(self, target: Path, remote: RemoteFile, parts: list[Part]) -> None:
+    def __init__(self, target: Path, remote: RemoteEntry, parts: list[Part]) -> None:
         self.data_path = target.with_name(target.name + PARTIAL_SUFFIX)
         self.state_path = target.with_name(target.name + STATE_SUFFIX)
         self.remote = remote

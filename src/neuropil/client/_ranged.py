@@ -14,32 +14,25 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 
 from neuropil.client._download_errors import Aborted, Failed
 from neuropil.client._partial import Partial
+from neuropil.client.download_records import RemoteEntry
 from neuropil.client.events import ByteCounter
-from neuropil.client.signals import Redirect, Retryable, Stale
-from neuropil.client.transport import RETRY_STATUSES, Transport
 from neuropil.core.ranges import ByteRange, parse_content_range
-
-if TYPE_CHECKING:
-    from neuropil.client.download import RemoteFile
+from neuropil.http.redirects import Hops, redirect_location, same_origin
+from neuropil.http.signals import Redirect, Retryable, Stale
+from neuropil.http.transport import RETRY_STATUSES, Transport
 
 #: Blobs at least this large are fetched over several connections (one or more parts each).
 MULTI_CONNECTION_MIN = 32 << 20
 #: Statuses that mean "this blob URL no longer works" (an expired signature, a moved object).
 STALE_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_URL_REFRESHES = 3
-MAX_REDIRECTS = 5
-
-
-def _same_origin(a: str, b: str) -> bool:
-    sa, sb = urlsplit(a), urlsplit(b)
-    return (sa.scheme, sa.netloc) == (sb.scheme, sb.netloc)
 
 
 class BlobUrl:
@@ -58,10 +51,11 @@ class BlobUrl:
                 self._url = self._resolve()
             return self._url
 
-    def redirect(self, old: str, location: str) -> None:
+    def redirect(self, old: str, new: str) -> None:
+        """``old`` redirected to ``new``: use that from now on (unless already replaced)."""
         with self._lock:
             if self._url == old:
-                self._url = urljoin(old, location)
+                self._url = new
 
     def refresh(self, stale: str, why: str) -> None:
         """Resolve again, unless another connection already replaced ``stale``."""
@@ -77,8 +71,8 @@ class BlobUrl:
         # HEAD: no body either way; a server without HEAD (405) gets the API URL itself and
         # the 302 is then followed by the range requests.
         r = self._transport.request("HEAD", self._download_url, ok=(405,))
-        location: str | None = r.headers.get("location")
-        if 300 <= r.status_code < 400 and location:
+        location = redirect_location(r)
+        if location is not None:
             return urljoin(str(r.url), location)
         return self._download_url
 
@@ -103,7 +97,7 @@ class RangedFetch:
     def __init__(
         self,
         transport: Transport,
-        remote: RemoteFile,
+        remote: RemoteEntry,
         partial: Partial,
         md5s: list[str | None],
         *,
@@ -161,17 +155,18 @@ class RangedFetch:
     def _transfer(self, cur: _Cursor) -> None:
         """Fetch ``[cur.pos, cur.stop)``, retrying and resuming from the last byte written."""
         attempt = 0
-        redirects = 0  # per range, reset by progress: a long chain is the only failure
+        # Redirects count per range and start again with progress: only a chain that
+        # brings no byte is a failure.
+        hops = Hops(self.remote.download_url)
         while cur.pos < cur.stop:
             before, url = cur.pos, self.blob.get()
             try:
                 self._request(url, cur)
                 continue
             except Redirect as r:
-                redirects = 1 if cur.pos > before else redirects + 1
-                if redirects > MAX_REDIRECTS:
-                    raise Failed(f"too many redirects from {self.remote.download_url}") from None
-                self.blob.redirect(url, r.location)
+                if cur.pos > before:
+                    hops.reset()
+                self.blob.redirect(url, hops.follow(url, r.location))
                 continue
             except Stale as s:
                 self.blob.refresh(url, str(s))
@@ -198,7 +193,7 @@ class RangedFetch:
         headers = {"Accept-Encoding": "identity"}
         if not full:
             headers["Range"] = wanted.header()
-        auth = _same_origin(url, self.transport.api_url)
+        auth = same_origin(url, self.transport.api_url)
         with self.transport.stream("GET", url, auth=auth, headers=headers) as r:
             self._check_response(r, wanted, full)
             # Unbuffered: bytes that arrived before a connection broke are kept.
@@ -209,8 +204,9 @@ class RangedFetch:
 
     def _check_response(self, r: httpx.Response, wanted: ByteRange, full: bool) -> None:
         status = r.status_code
-        if 300 <= status < 400 and r.headers.get("location"):
-            raise Redirect(r.headers["location"])
+        location = redirect_location(r)
+        if location is not None:
+            raise Redirect(location)
         if status in RETRY_STATUSES:
             raise Retryable(f"HTTP {status}", r)
         if status in STALE_STATUSES:

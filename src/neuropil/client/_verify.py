@@ -10,14 +10,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from neuropil.client._download_errors import DigestMismatch, Failed
 from neuropil.client._partial import Partial
+from neuropil.client.download_records import RemoteEntry
 from neuropil.core.digests import etag_from_part_md5s
-
-if TYPE_CHECKING:
-    from neuropil.client.download import RemoteFile
 
 
 class Sha256Pass:
@@ -92,7 +89,7 @@ class Sha256Pass:
         self._join(abandon=True)
 
 
-def verify(remote: RemoteFile, md5s: Sequence[str | None], sha: Sha256Pass) -> None:
+def verify(remote: RemoteEntry, md5s: Sequence[str | None], sha: Sha256Pass) -> None:
     """Raise :class:`DigestMismatch` unless the dandi-etag and any known sha256 match."""
     got = etag_from_part_md5s(m for m in md5s if m is not None)
     if got != remote.etag:

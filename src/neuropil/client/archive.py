@@ -11,6 +11,8 @@
     ds.download("000027", progress=print)           # files + dandiset.yaml, every byte checked
     archive.download("DANDI:000027/draft", ".")     # any URL form, laid out like `dandi download`
 
+Every action is a method of :class:`Archive`; the records it returns
+(:mod:`~neuropil.client.models`) offer the common ones as conveniences that call back here.
 The URL-driven :meth:`Archive.download` lays files out as the official client does (see
 :func:`~neuropil.client.layout.local_path`); the command line is a thin layer over it.
 """
@@ -19,48 +21,55 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neuropil.client.events import FileDone, ProgressCallback, Status
-from neuropil.client.instances import Instance, Registry
-from neuropil.client.layout import (
-    SyncScope,
-    local_path,
-    prune_empty_dirs,
-    sorted_metadata,
-    sync_scope,
-    yaml_verdict,
+import httpx
+
+from neuropil.client import publishing
+from neuropil.client.download_records import DownloadResult
+from neuropil.client.download_steps import (
+    DANDISET_YAML,
+    ConfirmLocalDelete,
+    fetch_assets,
+    sync_local,
+    write_yaml,
 )
-from neuropil.client.local_tree import sync_delete, write_dandiset_yaml
+from neuropil.client.events import ProgressCallback
+from neuropil.client.instances import Instance, Registry
+from neuropil.client.layout import local_path, sync_scope
 from neuropil.client.models import DRAFT, Asset, Dandiset, Version
-from neuropil.client.tokens import env_var_names, resolve_token
-from neuropil.client.transport import Transport
-from neuropil.client.upload_plan import find_dandiset_root, read_dandiset_id
-from neuropil.client.uploader import ConfirmDelete as ConfirmRemoteDelete
-from neuropil.client.uploader import UploadReport, upload_paths
+from neuropil.client.tokens import env_var_names, resolve_token, where_keys_come_from
+from neuropil.client.upload_files import ConfirmDelete as ConfirmRemoteDelete
+from neuropil.client.upload_files import UploadReport, upload_paths
 from neuropil.client.urls import Target, parse_url
 from neuropil.errors import (
-    BadRequest,
+    InvalidUrl,
     NeuropilError,
     NotAuthenticated,
     NotFound,
     RemoteError,
+    RemoteForbidden,
+    RemoteNotFound,
     Unsupported,
+    UsageError,
 )
+from neuropil.http.transport import Transport
+from neuropil.localfiles import find_dandiset_root, read_dandiset_id
 
-if TYPE_CHECKING:  # the download machinery is imported on first download (CLI start time)
-    from neuropil.client.download import DownloadReport, Failure, RemoteFile
+if TYPE_CHECKING:
+    import h5py
+    from pynwb import NWBFile
 
-DANDISET_YAML = "dandiset.yaml"
+    from neuropil.client.models import IndexSource
+    from neuropil.client.publishing import VersionState
+    from neuropil.stream.cache import BlockCache
+
 PAGE_SIZE = 1000
 #: A bare Dandiset id on the archive at hand: ``000123`` or ``000123/draft``.
 _BARE_ID = re.compile(r"(?P<id>\d{6})(?:/(?P<version>\d+\.\d+\.\d+|draft))?/?")
-
-#: Asked before ``sync`` deletes local files; False keeps them.
-ConfirmLocalDelete = Callable[[Sequence[Path]], bool]
 
 
 class DownloadError(NeuropilError):
@@ -82,36 +91,6 @@ class Selection:
         return self.target.kind == "item" and self.target.path == DANDISET_YAML
 
 
-@dataclass
-class DownloadResult:
-    """What a download did. ``failures`` lists every file that failed, with its reason."""
-
-    root: Path
-    done: int = 0
-    skipped: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    bytes_fetched: int = 0
-    #: Local files (targets) the download covered, including skipped ones.
-    files: list[Path] = field(default_factory=list)
-    #: ``sync``: local files not in the remote that were deleted / kept (not confirmed).
-    deleted: list[Path] = field(default_factory=list)
-    not_deleted: list[Path] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def add(self, report: DownloadReport) -> None:
-        self.done += report.done
-        self.skipped += report.skipped
-        self.failures.extend(report.failures)
-        self.bytes_fetched += report.bytes_fetched
-
-
 # -- the archive --------------------------------------------------------------------------------
 
 
@@ -121,7 +100,9 @@ class Archive:
     ``url`` is an instance name (``"dandi"``, a configured one) or a URL of the archive (web
     or API); None means ``$NEUROPIL_URL`` or the configured default instance. ``token`` is
     the API key; None looks for one (``$NEUROPIL_API_KEY``, the instance's variables, a token
-    stored by ``neuropil login``) and goes anonymous when there is none.
+    stored by ``neuropil login``) and goes anonymous when there is none. ``transport`` is
+    an httpx transport to send every request through instead of the network (a test's
+    ``httpx.MockTransport``); see :class:`~neuropil.http.transport.Transport`.
     """
 
     def __init__(
@@ -130,10 +111,13 @@ class Archive:
         token: str | None = None,
         *,
         registry: Registry | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.registry = registry or Registry()
         self.instance: Instance = self.registry.resolve(url) if url else self.registry.default()
-        self.transport = Transport(self.instance.api_url, resolve_token(self.instance, token))
+        self.transport = Transport(
+            self.instance.api_url, resolve_token(self.instance, token), transport=transport
+        )
 
     @classmethod
     def for_url(
@@ -169,7 +153,8 @@ class Archive:
             )
             raise NotAuthenticated(
                 f"{what} needs an API key for {self.instance.name} ({self.instance.api_url}): "
-                f"pass token=…, set {names}, or run `neuropil login {self.instance.name}`"
+                f"{where_keys_come_from(self.instance)}; then pass token=…, set {names}, or "
+                f"run `neuropil login {self.instance.name}`"
             )
 
     # -- Dandisets
@@ -223,6 +208,114 @@ class Archive:
         data = self._get(f"assets/{asset_id}/info/", f"asset {asset_id}")
         return Asset.from_json(data, self)
 
+    def assets(
+        self, dandiset: Dandiset, *, path: str | None = None, glob: str | None = None
+    ) -> Iterator[Asset]:
+        """Assets of a Dandiset version, ordered by path: all of them, those whose path
+        starts with ``path``, or those matching ``glob`` (``*`` matches across ``/``, any
+        case)."""
+        if path is not None and glob is not None:
+            raise UsageError("give path or glob, not both")
+        yield from self._listing(dandiset.identifier, dandiset.version_id, path=path, glob=glob)
+
+    def asset_by_path(self, dandiset: Dandiset, path: str) -> Asset:
+        """The asset at exactly ``path`` in a Dandiset version; :class:`NotFound` if none."""
+        return self.asset_at(dandiset.identifier, dandiset.version_id, path)
+
+    def asset_at(self, dandiset_id: str, version: str | None, path: str) -> Asset:
+        """The asset at exactly ``path`` in a version of a Dandiset, found in one request
+        (``version`` None: the most recent published version, else the draft, which costs
+        one more); :class:`NotFound` if there is none."""
+        version = version or self.dandiset(dandiset_id).version_id
+        try:
+            for asset in self._listing(dandiset_id, version, path=path):
+                if asset.path == path:
+                    return asset
+        except (RemoteNotFound, RemoteForbidden) as exc:
+            raise self._not_found(f"dandiset {dandiset_id} (version {version})") from exc
+        raise NotFound(f"no asset at {path!r} in {dandiset_id}/{version}")
+
+    def _listing(
+        self, ident: str, version: str, *, path: str | None = None, glob: str | None = None
+    ) -> Iterator[Asset]:
+        params: dict[str, Any] = {"order": "path", "metadata": "1", "page_size": PAGE_SIZE}
+        if path:
+            params["path"] = path
+        if glob:
+            params["glob"] = glob
+        listing = f"dandisets/{ident}/versions/{version}/assets/"
+        for item in self.transport.paginate(listing, params):
+            yield Asset.from_json(item, self, dandiset_id=ident, version_id=version)
+
+    def fetch_metadata(self, record: Dandiset | Asset) -> dict[str, Any]:
+        """The raw metadata of a Dandiset version or an asset, fetched now (the records'
+        ``metadata`` properties call this once and keep the answer)."""
+        return dict(self.transport.get_json(record.api_path))
+
+    def delete(self, record: Dandiset | Asset) -> None:
+        """Delete a whole Dandiset (only while it has no published version), or remove an
+        asset from the draft version of its Dandiset."""
+        if isinstance(record, Dandiset):
+            self.transport.request("DELETE", f"dandisets/{record.identifier}/")
+            return
+        if not record.dandiset_id:
+            raise UsageError("this asset was found by id alone; its Dandiset is unknown")
+        self.transport.request(
+            "DELETE", f"dandisets/{record.dandiset_id}/versions/{DRAFT}/assets/{record.asset_id}/"
+        )
+
+    # -- validation and publishing
+
+    def validation(self, dandiset: Dandiset) -> VersionState:
+        """A version's status with every metadata and asset error (``…/info/``)."""
+        return publishing.version_state(self.transport, dandiset.identifier, dandiset.version_id)
+
+    def wait_until_validated(self, dandiset: Dandiset, *, timeout: float = 120.0) -> VersionState:
+        """Wait until the draft's validation has settled (Valid, Invalid or Published)."""
+        return publishing.wait_until_validated(self.transport, dandiset.identifier, timeout=timeout)
+
+    def set_metadata(self, dandiset: Dandiset, metadata: Mapping[str, Any]) -> VersionState:
+        """Replace the draft's metadata; :class:`~neuropil.client.publishing.MetadataRejected`
+        names every field the server refuses."""
+        return publishing.set_metadata(self.transport, dandiset.identifier, metadata)
+
+    def publish(
+        self,
+        dandiset: Dandiset,
+        release_notes: str | None = None,
+        *,
+        wait: bool = True,
+        timeout: float = 600.0,
+    ) -> Dandiset | None:
+        """Publish the draft; with ``wait``, the new published version once it exists."""
+        version = publishing.publish(
+            self.transport,
+            dandiset.identifier,
+            release_notes=release_notes,
+            wait=wait,
+            timeout=timeout,
+        )
+        return None if version is None else self.dandiset(dandiset.identifier, version)
+
+    # -- reading
+
+    def open(
+        self, asset: Asset, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> h5py.File:
+        """An HDF5/NWB asset as a read-only ``h5py.File``, read lazily over HTTP through
+        this archive's transport (see :func:`neuropil.open`)."""
+        from neuropil.reading import open as open_file  # h5py loads on first use, not at start
+
+        return open_file(asset, index=index, cache=cache, transport=self.transport)
+
+    def open_nwb(
+        self, asset: Asset, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> NWBFile:
+        """An NWB asset's ``NWBFile``, read lazily by pynwb (see :func:`neuropil.open_nwb`)."""
+        from neuropil.reading import open_nwb  # h5py and pynwb load on first use, not at start
+
+        return open_nwb(asset, index=index, cache=cache, transport=self.transport)
+
     # -- URLs
 
     def target(self, url: str) -> Target:
@@ -233,7 +326,7 @@ class Archive:
             return Target(self.instance, "dandiset", bare["id"], bare["version"])
         target = parse_url(url, self.registry)
         if target.instance.api_url != self.instance.api_url:
-            raise BadRequest(
+            raise InvalidUrl(
                 f"{url} is on {target.instance.name} ({target.instance.api_url}), not on "
                 f"{self.instance.name}; use Archive({target.instance.name!r})"
             )
@@ -250,31 +343,33 @@ class Archive:
     def _assets_of(self, ds: Dandiset, target: Target) -> list[Asset]:
         kind = target.kind
         if kind == "dandiset":
-            return list(ds.assets())
+            return list(self.assets(ds))
         if kind == "asset_id":
             data = self._get(f"{ds.api_path}assets/{target.asset_id}/info/", "asset")
             return [
                 Asset.from_json(data, self, dandiset_id=ds.identifier, version_id=ds.version_id)
             ]
         if kind == "glob":
-            return list(ds.assets(glob=target.glob))
+            return list(self.assets(ds, glob=target.glob))
         path = target.path or ""
         if kind == "item":
             return self._item(ds, path, target.zarr_path)
-        found = [a for a in ds.assets(path=path) if a.path.startswith(path)]
+        found = [a for a in self.assets(ds, path=path) if a.path.startswith(path)]
         if not found:
             raise NotFound(f"no assets under {path!r} in {ds.identifier}/{ds.version_id}")
         return found
 
     def _item(self, ds: Dandiset, path: str, zarr_path: str | None) -> list[Asset]:
         if zarr_path:
-            raise BadRequest(f"{path}/{zarr_path}: downloading inside Zarr assets is not supported")
+            raise Unsupported(
+                f"{path}/{zarr_path}: downloading inside Zarr assets is not supported"
+            )
         if path == DANDISET_YAML:
             return []
         try:
-            return [ds.asset(path)]
+            return [self.asset_by_path(ds, path)]
         except NotFound:
-            if any(True for _ in ds.assets(path=path + "/")):
+            if any(True for _ in self.assets(ds, path=path + "/")):
                 raise NotFound(
                     f"{path!r} is a folder in {ds.identifier}, not an asset; "
                     f"add a trailing '/' to download the folder"
@@ -316,137 +411,77 @@ class Archive:
         ]
         result = DownloadResult(root)
         if ds is not None and (with_id or selection.is_dandiset_yaml):
-            self._dandiset_yaml(ds, root, existing, result, progress)
-        self._fetch(
-            items, result, existing=existing, jobs=jobs, connections=connections, progress=progress
-        )
-        scope = sync_scope(target, preserve_tree=preserve_tree)
-        if sync and scope is not None and not selection.is_dandiset_yaml:
-            self._sync(root, scope, result, confirm_delete)
-        return result
-
-    def _download_dandiset(
-        self,
-        ds: Dandiset,
-        dest: Path,
-        *,
-        path: str | None,
-        existing: str,
-        jobs: int,
-        progress: ProgressCallback | None,
-    ) -> DownloadResult:
-        result = DownloadResult(dest)
-        self._dandiset_yaml(ds, dest, existing, result, progress)
-        assets = ds.assets(path=path) if path else ds.assets()
-        items = [(a, dest / a.path) for a in assets if not path or a.path.startswith(path)]
-        self._fetch(items, result, existing=existing, jobs=jobs, connections=4, progress=progress)
-        return result
-
-    def _download_asset(
-        self, asset: Asset, dest: Path, progress: ProgressCallback | None, existing: str
-    ) -> Path:
-        target = dest / posixpath.basename(asset.path) if dest.is_dir() else dest
-        result = DownloadResult(target.parent)
-        self._fetch(
-            [(asset, target)], result, existing=existing, jobs=1, connections=4, progress=progress
-        )
-        if result.failures:
-            raise DownloadError(f"{asset.path}: {result.failures[0].reason}")
-        return target
-
-    def _fetch(
-        self,
-        items: Iterable[tuple[Asset, Path]],
-        result: DownloadResult,
-        *,
-        existing: str,
-        jobs: int,
-        connections: int,
-        progress: ProgressCallback | None,
-    ) -> None:
-        from neuropil.client.download import Failure, download_files
-
-        planned: list[tuple[RemoteFile, Path]] = []
-        for asset, local in items:
-            result.files.append(local)
-            try:
-                planned.append((asset.remote_file(), local))
-            except (Unsupported, ValueError, RemoteError) as exc:
-                result.failures.append(Failure(asset.path, str(exc)))
-                if progress is not None:
-                    progress(FileDone(asset.path, "failed", str(exc)))
-        report = download_files(
+            write_yaml(self.instance, ds, root, existing, result, progress)
+        fetch_assets(
             self.transport,
-            planned,
+            items,
+            result,
             existing=existing,
             jobs=jobs,
             connections=connections,
             progress=progress,
         )
-        result.add(report)
+        scope = sync_scope(target, preserve_tree=preserve_tree)
+        if sync and scope is not None and not selection.is_dandiset_yaml:
+            sync_local(root, scope, result, confirm_delete)
+        return result
 
-    def _dandiset_yaml(
+    def download_dandiset(
         self,
-        ds: Dandiset,
-        root: Path,
-        existing: str,
-        result: DownloadResult,
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Write ``root/dandiset.yaml`` under the official client's rules for existing files."""
-        from neuropil.client.download import Failure
+        dandiset: Dandiset,
+        dest: Path | str,
+        *,
+        path: str | None = None,
+        existing: str = "error",
+        jobs: int = 6,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Download a Dandiset version into the local Dandiset directory ``dest``: each
+        asset to ``dest/<asset path>``, plus ``dest/dandiset.yaml``. ``path`` limits it to the
+        assets whose path starts with it (a folder ends with ``/``). ``existing`` is one of
+        error, skip, overwrite, overwrite-different, refresh. Failures are in the result."""
+        ds, root = dandiset, Path(dest)
+        result = DownloadResult(root)
+        write_yaml(self.instance, ds, root, existing, result, progress)
+        assets = self.assets(ds, path=path) if path else self.assets(ds)
+        items = [(a, root / a.path) for a in assets if not path or a.path.startswith(path)]
+        fetch_assets(
+            self.transport,
+            items,
+            result,
+            existing=existing,
+            jobs=jobs,
+            connections=4,
+            progress=progress,
+        )
+        return result
 
-        path = root / DANDISET_YAML
-        result.files.append(path)
-        status: Status = "done"
-        message = ""
-        try:
-            verdict = yaml_verdict(path, ds, existing)
-            if verdict is not None:
-                status, message = verdict
-            else:
-                site = self.instance.web_url or self.instance.api_url
-                write_dandiset_yaml(
-                    root,
-                    sorted_metadata(ds.metadata),
-                    f"{site}/dandiset/{ds.identifier}",
-                    modified=ds.modified,
-                )
-        except (OSError, NeuropilError) as exc:
-            status, message = "failed", str(exc)
-        if status == "done":
-            result.done += 1
-        elif status == "skipped":
-            result.skipped += 1
-        else:
-            result.failures.append(Failure(DANDISET_YAML, message))
-        if progress is not None:
-            progress(FileDone(DANDISET_YAML, status, message))
-
-    def _sync(
+    def download_asset(
         self,
-        root: Path,
-        scope: SyncScope,
-        result: DownloadResult,
-        confirm: ConfirmLocalDelete | None,
-    ) -> None:
-        base = root / scope.base
-        if not base.is_dir():
-            return
-        extra = [
-            p
-            for p in sync_delete(base, set(result.files))
-            if scope.contains(p.relative_to(root).as_posix())
-        ]
-        if not extra:
-            return
-        if confirm is not None and not confirm(extra):
-            result.not_deleted.extend(extra)
-            return
-        for p in extra:
-            p.unlink(missing_ok=True)
-            result.deleted.append(p)
-        prune_empty_dirs(root, {p.parent for p in extra})
+        asset: Asset,
+        dest: Path | str,
+        *,
+        existing: str = "overwrite",
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Download an asset to ``dest`` (a file path, or an existing directory to put the
+        file in under its own name) and return the file's path. Every byte is checked against
+        the asset's digests; raises :class:`DownloadError` when the download fails."""
+        dest = Path(dest)
+        target = dest / posixpath.basename(asset.path) if dest.is_dir() else dest
+        result = DownloadResult(target.parent)
+        fetch_assets(
+            self.transport,
+            [(asset, target)],
+            result,
+            existing=existing,
+            jobs=1,
+            connections=4,
+            progress=progress,
+        )
+        if result.failures:
+            raise DownloadError(f"{asset.path}: {result.failures[0].reason}")
+        return target
 
     # -- uploads
 
@@ -487,35 +522,16 @@ class Archive:
 
     # -- helpers
 
+    def _not_found(self, what: str) -> NotFound:
+        # DANDI hides what a caller may not see behind 401/403 as well as 404.
+        anon = "" if self.authenticated else " (or not visible without an API key)"
+        return NotFound(f"{what} not found on {self.instance.name} ({self.instance.api_url}){anon}")
+
     def _get(self, path: str, what: str) -> dict[str, Any]:
         try:
             data = self.transport.get_json(path)
-        except RemoteError as exc:
-            if exc.status_code in (401, 403, 404):
-                anon = "" if self.authenticated else " (or not visible without an API key)"
-                raise NotFound(
-                    f"{what} not found on {self.instance.name} ({self.instance.api_url}){anon}"
-                ) from exc
-            raise
+        except (RemoteNotFound, RemoteForbidden) as exc:
+            raise self._not_found(what) from exc
         if not isinstance(data, dict):
             raise RemoteError(f"GET {path} did not return an object", status_code=502)
         return data
-
-    def _iter_assets(
-        self, ds: Dandiset, *, path: str | None = None, glob: str | None = None
-    ) -> Iterator[Asset]:
-        if path is not None and glob is not None:
-            raise ValueError("give path or glob, not both")
-        params: dict[str, Any] = {"order": "path", "metadata": "1", "page_size": PAGE_SIZE}
-        if path:
-            params["path"] = path
-        if glob:
-            params["glob"] = glob
-        for item in self.transport.paginate(f"{ds.api_path}assets/", params):
-            yield Asset.from_json(item, self, dandiset_id=ds.identifier, version_id=ds.version_id)
-
-    def _asset_by_path(self, ds: Dandiset, path: str) -> Asset:
-        for asset in self._iter_assets(ds, path=path):
-            if asset.path == path:
-                return asset
-        raise NotFound(f"no asset at {path!r} in {ds.identifier}/{ds.version_id}")

@@ -1,7 +1,8 @@
 """The download engine: many files at once, several ranged connections per large blob.
 
-Independent of the CLI and of URL parsing: callers hand in :class:`RemoteFile` records and
-local targets. What it does beyond the official client (``dandi download``):
+Independent of the CLI and of URL parsing: callers hand in
+:class:`~neuropil.client.download_records.RemoteEntry` records and local targets. What it
+does beyond the official client (``dandi download``):
 
 * files run in parallel (``jobs``) *and* a large blob is fetched over several connections,
   split on dandi-etag part boundaries, so each connection md5s whole parts and the
@@ -17,7 +18,7 @@ local targets. What it does beyond the official client (``dandi download``):
 This module is the public entry and the ``existing`` policy; the parts live in
 :mod:`~neuropil.client._partial` (the partial file and its record),
 :mod:`~neuropil.client._ranged` (the connections) and :mod:`~neuropil.client._verify`
-(the digests).
+(the digests), and the records they share in :mod:`~neuropil.client.download_records`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,6 +42,9 @@ from neuropil.client._partial import Partial
 from neuropil.client._ranged import MULTI_CONNECTION_MIN as MULTI_CONNECTION_MIN
 from neuropil.client._ranged import RangedFetch
 from neuropil.client._verify import Sha256Pass, verify
+from neuropil.client.download_records import DownloadReport as DownloadReport
+from neuropil.client.download_records import Failure as Failure
+from neuropil.client.download_records import RemoteEntry as RemoteEntry
 from neuropil.client.events import ByteCounter, Emitter
 from neuropil.client.events import BytesDone as BytesDone
 from neuropil.client.events import FileDone as FileDone
@@ -52,9 +55,9 @@ from neuropil.client.events import Status as Status
 from neuropil.client.local_tree import sync_delete as sync_delete
 from neuropil.client.local_tree import write_dandiset_yaml as write_dandiset_yaml
 from neuropil.client.policies import DOWNLOAD_EXISTING, DownloadExisting
-from neuropil.client.transport import Transport
 from neuropil.core.digests import file_etag, parts_for_size
-from neuropil.errors import NeuropilError
+from neuropil.errors import NeuropilError, UsageError
+from neuropil.http.transport import Transport
 
 ExistingPolicy = DownloadExisting
 EXISTING_POLICIES = DOWNLOAD_EXISTING
@@ -63,54 +66,10 @@ EXISTING_POLICIES = DOWNLOAD_EXISTING
 MTIME_TOLERANCE = 2.0
 
 
-# -- public records ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One blob asset to download, as described by the archive."""
-
-    asset_id: str
-    path: str
-    size: int
-    #: The API's ``/assets/{id}/download/`` URL (answers 302 to the blob URL).
-    download_url: str
-    etag: str
-    sha256: str | None = None
-    #: ``blobDateModified``: becomes the local file's mtime.
-    modified: datetime | None = None
-
-
-class Failure(NamedTuple):
-    """A file that could not be downloaded and why."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class DownloadReport:
-    """What :func:`download_files` did; a single file's failure is recorded here, not raised."""
-
-    done: int = 0
-    skipped: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    #: Bytes fetched over the network (resumed bytes are not counted).
-    bytes_fetched: int = 0
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-
 # -- the existing policy -----------------------------------------------------------------------
 
 
-def _existing_verdict(target: Path, remote: RemoteFile, policy: str) -> str | None:
+def _existing_verdict(target: Path, remote: RemoteEntry, policy: str) -> str | None:
     """Why an existing target is kept (a skip), ``None`` to download; raises for ``error``."""
     if not (target.exists() or target.is_symlink()):
         return None
@@ -152,9 +111,9 @@ class _Run:
 
 
 class _FileDownload:
-    """Downloads one :class:`RemoteFile` to one target."""
+    """Downloads one :class:`RemoteEntry` to one target."""
 
-    def __init__(self, run: _Run, remote: RemoteFile, target: Path) -> None:
+    def __init__(self, run: _Run, remote: RemoteEntry, target: Path) -> None:
         self.run = run
         self.remote = remote
         self.target = target
@@ -207,7 +166,7 @@ class _FileDownload:
 
 def download_files(
     transport: Transport,
-    items: Sequence[tuple[RemoteFile, Path]],
+    items: Sequence[tuple[RemoteEntry, Path]],
     *,
     existing: ExistingPolicy | str = "error",
     jobs: int = 6,
@@ -226,12 +185,12 @@ def download_files(
     propagates, after the running downloads recorded their progress for a resume.
     """
     if existing not in EXISTING_POLICIES:
-        raise ValueError(f"existing must be one of {', '.join(EXISTING_POLICIES)}")
+        raise UsageError(f"existing must be one of {', '.join(EXISTING_POLICIES)}")
     run = _Run(transport, existing, max(1, connections), Emitter(progress))
     report = DownloadReport()
     seen: set[Path] = set()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures: dict[Future[_Outcome], RemoteFile] = {}
+        futures: dict[Future[_Outcome], RemoteEntry] = {}
         for remote, target in items:
             key = Path(os.path.abspath(target))
             if key in seen:
@@ -256,7 +215,7 @@ class _Outcome(NamedTuple):
     fetched: int
 
 
-def _download_one(run: _Run, remote: RemoteFile, target: Path) -> _Outcome:
+def _download_one(run: _Run, remote: RemoteEntry, target: Path) -> _Outcome:
     """How one file went; never raises for a failed file."""
     job: _FileDownload | None = None
     try:
@@ -271,7 +230,7 @@ def _download_one(run: _Run, remote: RemoteFile, target: Path) -> _Outcome:
     return _Outcome(status, message, job.counter.total if job else 0)
 
 
-def _record(report: DownloadReport, run: _Run, remote: RemoteFile, outcome: _Outcome) -> None:
+def _record(report: DownloadReport, run: _Run, remote: RemoteEntry, outcome: _Outcome) -> None:
     report.bytes_fetched += outcome.fetched
     if outcome.status == "done":
         report.done += 1

@@ -36,9 +36,9 @@ import httpx
 import platformdirs
 import yaml
 
-from neuropil import __version__
-from neuropil.client.tls import client_context
-from neuropil.errors import BadRequest, InvalidConfig, RemoteError, UnknownInstance
+from neuropil._version import __version__
+from neuropil.errors import InvalidConfig, InvalidUrl, RemoteError, UnknownInstance, UsageError
+from neuropil.http.tls import client_context
 
 CONFIG_DIR_ENV = "NEUROPIL_CONFIG_DIR"
 DEFAULT_URL_ENV = "NEUROPIL_URL"
@@ -91,7 +91,7 @@ def normalize_url(url: str) -> str:
 def _check_http_url(url: str, what: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise BadRequest(f"{what} {url!r} is not an http(s) URL")
+        raise InvalidUrl(f"{what} {url!r} is not an http(s) URL")
     return normalize_url(url)
 
 
@@ -268,7 +268,7 @@ def _instance_from_info(info: dict[str, Any], source: str) -> Instance:
     web_url = web.get("url") if isinstance(web, dict) else None
     try:
         return Instance(host_port(api_url), api_url, web_url or None)
-    except BadRequest as exc:
+    except InvalidUrl as exc:
         raise RemoteError(f"{source} reported unusable URLs: {exc}", status_code=502) from exc
 
 
@@ -396,12 +396,12 @@ class Registry:
         """Add (or replace) a configured instance; ``default=True`` also makes it the default."""
         key = name.strip().lower()
         if not NAME_RE.fullmatch(key):
-            raise BadRequest(
+            raise UsageError(
                 f"instance name {name!r} is not valid: use letters, digits, '.', '_' and '-', "
                 "starting with a letter or digit"
             )
         if key in self.builtin() or key in RENAMED:
-            raise BadRequest(f"{key!r} is a built-in instance name; choose another name")
+            raise UsageError(f"{key!r} is a built-in instance name; choose another name")
         instance = Instance(key, api_url, web_url)
         with file_lock(self.path):
             data = self._load()
@@ -422,7 +422,7 @@ class Registry:
         """Remove a configured instance (and the default, if it pointed to it)."""
         key = name.strip().lower()
         if key in self.builtin():
-            raise BadRequest(f"{key!r} is built in and cannot be removed")
+            raise UsageError(f"{key!r} is built in and cannot be removed")
         with file_lock(self.path):
             data = self._load()
             entries = data.get("instances") or {}
@@ -476,7 +476,7 @@ class Registry:
         web = entry.get("web", entry.get("gui"))
         try:
             return Instance(name.lower(), entry["api"], str(web) if web else None)
-        except BadRequest as exc:
+        except InvalidUrl as exc:
             raise InvalidConfig(f"{self.path}: instance {name!r}: {exc}") from exc
 
 

@@ -1,9 +1,12 @@
 """Typed records of the API's JSON: Dandisets, versions and assets.
 
-They are small dataclasses built with ``from_json`` from what any DANDI-API server answers;
-:class:`Dandiset` and :class:`Asset` keep a reference to the
-:class:`~neuropil.client.archive.Archive` they came from, so they can fetch more (metadata,
-assets) and act (download, delete).
+They are small dataclasses built with ``from_json`` from what any DANDI-API server answers.
+The records are leaves: every action (listing assets, downloading, opening, publishing,
+deleting) is a public method of the :class:`~neuropil.client.archive.Archive` façade. For
+convenience :class:`Dandiset` and :class:`Asset` keep the archive that listed them and offer
+the common actions as methods (``ds.assets()``, ``asset.download(...)``); each only calls
+the façade through :class:`ArchiveActions`, so this module imports neither the façade nor
+the machinery behind it.
 """
 
 from __future__ import annotations
@@ -12,20 +15,28 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from neuropil.client.download_records import DownloadResult, RemoteEntry
 from neuropil.client.events import ProgressCallback
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
 from neuropil.errors import Unsupported
 
 if TYPE_CHECKING:
+    import os
+    from typing import Literal, TypeAlias
+
     import h5py
     from pynwb import NWBFile
 
-    from neuropil.client.archive import Archive, DownloadResult
-    from neuropil.client.download import RemoteFile
+    from neuropil.client.instances import Instance
     from neuropil.client.publishing import VersionState
+    from neuropil.http.transport import Transport
     from neuropil.stream.cache import BlockCache
+
+    #: Where an asset's index is: a URL, a local path, or the parsed document (``False``:
+    #: read the file itself, even when the archive has an index).
+    IndexSource: TypeAlias = str | os.PathLike[str] | Mapping[str, Any] | Literal[False]
 
 DRAFT = "draft"
 
@@ -42,6 +53,73 @@ def parse_time(value: object) -> datetime | None:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+class ArchiveActions(Protocol):
+    """The archive a record came from, as the record sees it: the public methods of the
+    :class:`~neuropil.client.archive.Archive` façade that the records' conveniences call,
+    and nothing else."""
+
+    @property
+    def instance(self) -> Instance: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+    def fetch_metadata(self, record: Dandiset | Asset) -> dict[str, Any]: ...
+
+    def assets(
+        self, dandiset: Dandiset, *, path: str | None = None, glob: str | None = None
+    ) -> Iterator[Asset]: ...
+
+    def asset_by_path(self, dandiset: Dandiset, path: str) -> Asset: ...
+
+    def download_dandiset(
+        self,
+        dandiset: Dandiset,
+        dest: Path | str,
+        *,
+        path: str | None = None,
+        existing: str = "error",
+        jobs: int = 6,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult: ...
+
+    def download_asset(
+        self,
+        asset: Asset,
+        dest: Path | str,
+        *,
+        existing: str = "overwrite",
+        progress: ProgressCallback | None = None,
+    ) -> Path: ...
+
+    def open(
+        self, asset: Asset, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> h5py.File: ...
+
+    def open_nwb(
+        self, asset: Asset, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> NWBFile: ...
+
+    def validation(self, dandiset: Dandiset) -> VersionState: ...
+
+    def wait_until_validated(
+        self, dandiset: Dandiset, *, timeout: float = 120.0
+    ) -> VersionState: ...
+
+    def set_metadata(self, dandiset: Dandiset, metadata: Mapping[str, Any]) -> VersionState: ...
+
+    def publish(
+        self,
+        dandiset: Dandiset,
+        release_notes: str | None = None,
+        *,
+        wait: bool = True,
+        timeout: float = 600.0,
+    ) -> Dandiset | None: ...
+
+    def delete(self, record: Dandiset | Asset) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -86,14 +164,14 @@ class Dandiset:
     modified: datetime | None
     contact_person: str
     embargo_status: str
-    archive: Archive = field(repr=False, compare=False)
+    archive: ArchiveActions = field(repr=False, compare=False)
     _metadata: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_json(
         cls,
         data: Mapping[str, Any],
-        archive: Archive,
+        archive: ArchiveActions,
         *,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
@@ -146,17 +224,17 @@ class Dandiset:
     def metadata(self) -> dict[str, Any]:
         """The raw version metadata (``GET …/versions/{version}/``), fetched once."""
         if self._metadata is None:
-            self._metadata = dict(self.archive.transport.get_json(self.api_path))
+            self._metadata = self.archive.fetch_metadata(self)
         return self._metadata
 
     def assets(self, path: str | None = None, glob: str | None = None) -> Iterator[Asset]:
         """Assets of this version, ordered by path: all of them, those whose path starts
         with ``path``, or those matching ``glob`` (``*`` matches across ``/``, any case)."""
-        return self.archive._iter_assets(self, path=path, glob=glob)
+        return self.archive.assets(self, path=path, glob=glob)
 
     def asset(self, path: str) -> Asset:
         """The asset at exactly ``path``; :class:`~neuropil.errors.NotFound` if none."""
-        return self.archive._asset_by_path(self, path)
+        return self.archive.asset_by_path(self, path)
 
     def download(
         self,
@@ -171,30 +249,22 @@ class Dandiset:
         ``dest/<asset path>``, plus ``dest/dandiset.yaml``. ``path`` limits it to the assets
         whose path starts with it (a folder ends with ``/``). ``existing`` is one of
         error, skip, overwrite, overwrite-different, refresh. Failures are in the result."""
-        return self.archive._download_dandiset(
-            self, Path(dest), path=path, existing=existing, jobs=jobs, progress=progress
+        return self.archive.download_dandiset(
+            self, dest, path=path, existing=existing, jobs=jobs, progress=progress
         )
 
     def validation(self) -> VersionState:
         """This version's status with every metadata and asset error (``…/info/``)."""
-        from neuropil.client import publishing
-
-        return publishing.version_state(self.archive.transport, self.identifier, self.version_id)
+        return self.archive.validation(self)
 
     def wait_until_validated(self, timeout: float = 120.0) -> VersionState:
         """Wait until the draft's validation has settled (Valid, Invalid or Published)."""
-        from neuropil.client import publishing
-
-        return publishing.wait_until_validated(
-            self.archive.transport, self.identifier, timeout=timeout
-        )
+        return self.archive.wait_until_validated(self, timeout=timeout)
 
     def set_metadata(self, metadata: Mapping[str, Any]) -> VersionState:
         """Replace the draft's metadata; :class:`~neuropil.client.publishing.MetadataRejected`
         names every field the server refuses."""
-        from neuropil.client import publishing
-
-        state = publishing.set_metadata(self.archive.transport, self.identifier, metadata)
+        state = self.archive.set_metadata(self, metadata)
         self._metadata = None
         return state
 
@@ -202,20 +272,11 @@ class Dandiset:
         self, release_notes: str | None = None, *, wait: bool = True, timeout: float = 600.0
     ) -> Dandiset | None:
         """Publish the draft; with ``wait``, the new published version once it exists."""
-        from neuropil.client import publishing
-
-        version = publishing.publish(
-            self.archive.transport,
-            self.identifier,
-            release_notes=release_notes,
-            wait=wait,
-            timeout=timeout,
-        )
-        return None if version is None else self.archive.dandiset(self.identifier, version)
+        return self.archive.publish(self, release_notes, wait=wait, timeout=timeout)
 
     def delete(self) -> None:
         """Delete the whole Dandiset (only possible while it has no published version)."""
-        self.archive.transport.request("DELETE", f"dandisets/{self.identifier}/")
+        self.archive.delete(self)
 
 
 @dataclass
@@ -231,14 +292,14 @@ class Asset:
     zarr: str | None
     dandiset_id: str | None
     version_id: str | None
-    archive: Archive = field(repr=False, compare=False)
+    archive: ArchiveActions = field(repr=False, compare=False)
     _metadata: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_json(
         cls,
         data: Mapping[str, Any],
-        archive: Archive,
+        archive: ArchiveActions,
         *,
         dandiset_id: str | None = None,
         version_id: str | None = None,
@@ -278,10 +339,16 @@ class Asset:
         return f"{self.archive.instance.api_url}/assets/{self.asset_id}/download/"
 
     @property
+    def transport(self) -> Transport:
+        """The HTTP client and token of the archive this asset came from (what
+        :func:`neuropil.open` reads it with)."""
+        return self.archive.transport
+
+    @property
     def metadata(self) -> dict[str, Any]:
         """The raw asset metadata (fetched once when the listing did not include it)."""
         if self._metadata is None:
-            self._metadata = dict(self.archive.transport.get_json(self.api_path))
+            self._metadata = self.archive.fetch_metadata(self)
         return self._metadata
 
     @property
@@ -294,17 +361,15 @@ class Asset:
     def etag(self) -> str | None:
         return self.digests.get(ETAG_ALGORITHM)
 
-    def remote_file(self) -> RemoteFile:
+    def remote_entry(self) -> RemoteEntry:
         """The download engine's record of this asset (digests and mtime from metadata)."""
         if self.zarr is not None:
             raise Unsupported(f"{self.path} is a Zarr asset; Zarr is not supported yet")
         etag = self.etag
         if etag is None:
             raise ValueError(f"asset {self.path} has no dandi-etag in its metadata")
-        from neuropil.client.download import RemoteFile  # on first download: CLI start time
-
         modified = parse_time(self.metadata.get("blobDateModified")) or self.modified
-        return RemoteFile(
+        return RemoteEntry(
             asset_id=self.asset_id,
             path=self.path,
             size=self.size,
@@ -314,19 +379,19 @@ class Asset:
             modified=modified,
         )
 
-    def open(self, *, index: str | None = None, cache: BlockCache | None = None) -> h5py.File:
+    def open(
+        self, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> h5py.File:
         """This HDF5/NWB asset as a read-only ``h5py.File``, read lazily over HTTP: through
         its index when the metadata names one (or ``index`` is given), else the file's own
         bytes. See :func:`neuropil.open`."""
-        from neuropil.reading import open as open_
+        return self.archive.open(self, index=index, cache=cache)
 
-        return open_(self, index=index, cache=cache)
-
-    def open_nwb(self, *, index: str | None = None, cache: BlockCache | None = None) -> NWBFile:
+    def open_nwb(
+        self, *, index: IndexSource | None = None, cache: BlockCache | None = None
+    ) -> NWBFile:
         """This NWB asset's ``NWBFile``, read lazily by pynwb (see :func:`neuropil.open_nwb`)."""
-        from neuropil.reading import open_nwb
-
-        return open_nwb(self, index=index, cache=cache)
+        return self.archive.open_nwb(self, index=index, cache=cache)
 
     def download(
         self,
@@ -338,12 +403,8 @@ class Asset:
         """Download to ``dest`` (a file path, or an existing directory to put the file in
         under its own name) and return the file's path. Every byte is checked against the
         asset's digests; raises :class:`~neuropil.errors.NeuropilError` on failure."""
-        return self.archive._download_asset(self, Path(dest), progress, existing)
+        return self.archive.download_asset(self, dest, existing=existing, progress=progress)
 
     def delete(self) -> None:
         """Remove this asset from the draft version of its Dandiset."""
-        if not self.dandiset_id:
-            raise ValueError("this asset was found by id alone; its Dandiset is unknown")
-        self.archive.transport.request(
-            "DELETE", f"dandisets/{self.dandiset_id}/versions/{DRAFT}/assets/{self.asset_id}/"
-        )
+        self.archive.delete(self)

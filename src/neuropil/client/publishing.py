@@ -14,8 +14,15 @@ from typing import Any
 
 import httpx
 
-from neuropil.client.transport import Transport
-from neuropil.errors import BadRequest, Conflict, NeuropilError, RemoteError
+from neuropil.errors import (
+    BadRequest,
+    NeuropilError,
+    RemoteBadRequest,
+    RemoteConflict,
+    RemoteError,
+    RemoteLocked,
+)
+from neuropil.http.transport import Transport
 
 #: What the server says of an asset whose validation has not run yet (DANDI's wording).
 BEING_VALIDATED = "asset is currently being validated, please wait."
@@ -188,20 +195,22 @@ def publish(
     """Publish the draft; with ``wait`` return the new version once it exists (else None).
 
     Raises :class:`NotPublishable` when the server refuses (with its reason: invalid assets,
-    nothing changed since the last version, validation not finished) and ``Conflict`` when
-    a publish of this dandiset is already running (423).
+    nothing changed since the last version, validation not finished) and
+    :class:`~neuropil.errors.RemoteLocked` when a publish of this dandiset is already running.
     """
     path = f"dandisets/{identifier}/versions/draft/publish/"
     body = {"release_notes": release_notes} if release_notes else None
     before = _latest_published(transport, identifier) if wait else None
     try:
         transport.request("POST", path, json=body)
-    except RemoteError as exc:
-        if exc.status_code == 423:
-            raise Conflict(f"dandiset {identifier} is being published already") from exc
-        if exc.status_code in (400, 409):
-            raise NotPublishable(_reason(exc), _state_or_none(transport, identifier)) from exc
-        raise
+    except RemoteLocked as exc:
+        raise RemoteLocked(
+            f"dandiset {identifier} is being published already",
+            status_code=exc.status_code,
+            url=exc.url,
+        ) from exc
+    except (RemoteBadRequest, RemoteConflict) as exc:
+        raise NotPublishable(_reason(exc), _state_or_none(transport, identifier)) from exc
     if not wait:
         return None
     deadline = time.monotonic() + timeout

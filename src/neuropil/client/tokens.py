@@ -39,9 +39,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from neuropil.client.instances import Instance, atomic_write, config_dir, file_lock
-from neuropil.client.transport import Backoff, Transport
+from neuropil.client.instances import (
+    Instance,
+    atomic_write,
+    builtin_instances,
+    config_dir,
+    file_lock,
+)
 from neuropil.errors import InvalidConfig, NotAuthenticated, RemoteError
+from neuropil.http.transport import Backoff, Transport
 
 log = logging.getLogger(__name__)
 
@@ -303,9 +309,28 @@ def forget(instance: Instance, *, token_store: TokenStore | None = None) -> bool
 # --------------------------------------------------------------------------- login
 
 
+def where_keys_come_from(instance: Instance) -> str:
+    """Where a person gets an API key for ``instance``: its website's account page, or,
+    for an archive one runs oneself, the admin command that makes users."""
+    if instance.name in builtin_instances():
+        web = instance.web_url or instance.api_url
+        return (
+            f"get your API key from {web} (log in, then open the menu under your initials: "
+            "'API Key')"
+        )
+    page = f"{instance.web_url}/account" if instance.web_url else f"{instance.api_url} website"
+    return (
+        f"get your API key on your account page, {page} (sign in or register first); if you "
+        "run this archive yourself, `neuropil users add NAME` on its server prints one"
+    )
+
+
 def _how_to_supply(instance: Instance) -> str:
     names = " or ".join(f"${n}" for n in (GLOBAL_ENV, *env_var_names(instance)))
-    return f"pass --token, set {names}, or run `neuropil login {instance.name}` in a terminal"
+    return (
+        f"{where_keys_come_from(instance)}; then run `neuropil login {instance.name}` in a "
+        f"terminal, pass --token, or set {names}"
+    )
 
 
 def prompt_token(instance: Instance, *, stdin: _Stream | None = None) -> str:
@@ -339,8 +364,9 @@ def validate_token(instance: Instance, token: str, *, timeout: httpx.Timeout | N
             if 400 <= exc.status_code < 500:
                 raise NotAuthenticated(
                     f"{instance.name} ({instance.api_url}) rejected the API key "
-                    f"(HTTP {exc.status_code}); check that you copied it whole and that "
-                    "your account is approved"
+                    f"(HTTP {exc.status_code}); check that you copied it whole, that it was "
+                    f"made by this archive and that your account is approved; "
+                    f"{where_keys_come_from(instance)}"
                 ) from exc
             raise
     if response.status_code != 200:

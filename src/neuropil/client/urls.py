@@ -10,6 +10,8 @@ Differences from the official client, on purpose:
 
 * ``NAME:ID`` and ``dandi://NAME/…`` accept configured instance names too, in any case, and
   ``dandi://`` also accepts the ``host[:port]`` name of an instance discovered earlier.
+  ``NAME:ID/VERSION`` may go on with a path, as ``dandi://`` URLs do
+  (``DANDI:000027/draft/sub-RAT123/``).
 * ``gui.dandiarchive.org`` and ``*dandiarchive-org.netlify.app`` URLs are mapped to the
   ``dandi`` instance (deploy previews to ``dandi-sandbox``) and ``identifiers.org/DANDI:…``
   is read directly, instead of following HTTP redirects: parsing never needs the network for
@@ -28,18 +30,19 @@ from typing import Literal
 from urllib.parse import quote, unquote
 
 from neuropil.client.instances import Instance, Registry
+from neuropil.core.asset_urls import ASSET_URL, SERVER, VERSION_ASSET_URL
+from neuropil.core.asset_urls import DANDISET_ID as _ID
+from neuropil.core.asset_urls import VERSION as _VER
 from neuropil.errors import InvalidUrl
 
 Kind = Literal["dandiset", "folder", "item", "glob", "path_prefix", "asset_id"]
 
-#: The official client's version pattern (the server itself only makes ``0.YYMMDD.HHMM``).
-VERSION_RE = r"\d+\.\d+\.\d+|draft"
 ZARR_EXTENSIONS = (".zarr", ".ngff")
 #: Left as is when a path is written into a ``dandi://`` URL (``%`` and spaces are quoted).
 _PATH_SAFE = "/-_.~!$&'()*+,;=:@"
 
 ACCEPTED_FORMS = (
-    "<INSTANCE>:<dandiset id>[/<version>]   e.g. DANDI:000027/draft, MYLAB:000001",
+    "<INSTANCE>:<dandiset id>[/<version>[/<path>]]   e.g. DANDI:000027/draft, MYLAB:000001",
     "https://<server>[/api]/[#/]dandiset/<dandiset id>[/<version>][/files[?location=<path>]]",
     "https://<server>[/api]/dandisets/<dandiset id>[/versions[/<version>]]",
     "https://<server>[/api]/dandisets/<dandiset id>/versions/<version>/assets/?path=<prefix>",
@@ -93,19 +96,17 @@ class Target:
 
 # --------------------------------------------------------------------------- patterns
 
-_ID = r"(?P<id>\d{6})"
-_VER = rf"(?P<version>{VERSION_RE})"
-# A path-prefix segment may be anything but the API's own first segments.
-_SEG = r"/(?!(?:api|dandisets?|assets)(?:[/?#]|$))[^/?#]+"
-_SERVER = rf"(?P<server>(?i:https?)://[^/?#]+(?:{_SEG})*)/(?:api/)?"
+# The server part and the asset-by-id forms are shared with the reader (core.asset_urls).
+_SERVER = SERVER
 _QUERY = r"(?:\?(?P<query>[^#]*))?"
 
 Handler = Callable[[re.Match[str], Registry, bool], Target]
 
 
-def _instance_name(match: re.Match[str], registry: Registry, _glob: bool) -> Target:
+def _instance_name(match: re.Match[str], registry: Registry, glob: bool) -> Target:
     instance = registry.get(match["name"])
-    return Target(instance, "dandiset", match["id"], match["version"])
+    location = unquote(match["location"] or "")
+    return _located(instance, match["id"], match["version"], location, glob)
 
 
 def _identifiers_org(match: re.Match[str], registry: Registry, _glob: bool) -> Target:
@@ -151,11 +152,12 @@ def _dandi_scheme(match: re.Match[str], registry: Registry, glob: bool) -> Targe
     return _located(instance, match["id"], match["version"], location, glob)
 
 
-_ASSET_TAIL = r"(?P<asset_id>[^?/#]+)(?:/(?:download/?|info/?)?)?"
-
 #: (pattern, handler); the first pattern that matches the whole text wins.
 _PATTERNS: tuple[tuple[re.Pattern[str], Handler], ...] = (
-    (re.compile(rf"(?P<name>[A-Za-z][\w.-]*):{_ID}(?:/{_VER})?/?"), _instance_name),
+    (
+        re.compile(rf"(?P<name>[A-Za-z][\w.-]*):{_ID}(?:/{_VER}(?:/(?P<location>.*))?)?/?", re.S),
+        _instance_name,
+    ),
     (
         re.compile(rf"https?://identifiers\.org/DANDI:{_ID}(?:/(?P<version>\d+\.\d+\.\d+))?", re.I),
         _identifiers_org,
@@ -165,9 +167,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Handler], ...] = (
         _web,
     ),
     (re.compile(rf"{_SERVER}dandisets/{_ID}/versions/{_VER}/assets/?{_QUERY}"), _api_asset_listing),
-    (re.compile(rf"{_SERVER}dandisets/{_ID}/versions/{_VER}/assets/{_ASSET_TAIL}"), _api_asset),
+    (VERSION_ASSET_URL, _api_asset),
     (re.compile(rf"{_SERVER}dandisets/{_ID}(?:/(?:versions(?:/{_VER})?/?)?)?"), _api_dandiset),
-    (re.compile(rf"{_SERVER}assets/{_ASSET_TAIL}"), _api_asset),
+    (ASSET_URL, _api_asset),
     (
         re.compile(rf"(?i:dandi)://(?P<name>[^/@]+)/{_ID}(?:@{_VER})?(?:/(?P<location>.*))?", re.S),
         _dandi_scheme,

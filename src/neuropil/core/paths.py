@@ -11,8 +11,19 @@ MAX_PATH_LENGTH = 512
 _FORBIDDEN = set('\\:*?"<>|')
 
 
+def normalize_path(text: str) -> str:
+    """A path (or a prefix or pattern of one) in Unicode NFC, the form paths are stored in.
+
+    macOS file systems hand out NFD names (``e`` + combining accent) and most others NFC
+    (``é``): without one form, ``café/x.bin`` from two machines would be two assets that
+    look the same. Every path the archive stores or looks up passes here first.
+    """
+    return unicodedata.normalize("NFC", text)
+
+
 def validate_asset_path(path: object) -> str:
-    """Return ``path`` if it is a valid asset path, else raise :class:`InvalidPath`.
+    """Return ``path`` in NFC (:func:`normalize_path`) if it is a valid asset path, else
+    raise :class:`InvalidPath`.
 
     The rules follow the DANDI Archive: relative POSIX paths with no empty, ``.`` or ``..``
     segments, no leading or trailing ``/``, no control characters, at most 512 characters.
@@ -20,6 +31,7 @@ def validate_asset_path(path: object) -> str:
     """
     if not isinstance(path, str):
         raise InvalidPath("Asset path must be a string.")
+    path = normalize_path(path)
     if path == "":
         raise InvalidPath("Asset path must not be empty.")
     if len(path) > MAX_PATH_LENGTH:

@@ -9,6 +9,16 @@ from neuropil.errors import RangeNotSatisfiable
 
 # Range units are case-insensitive (RFC 9110 §14.1).
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.ASCII | re.IGNORECASE)
+#: Larger than any object (2**63 bytes). Offsets beyond it are compared as this value, so a
+#: header with thousands of digits neither overflows a database integer nor trips Python's
+#: limit on converting long digit strings (``int()`` of >4300 digits raises ValueError).
+_HUGE = 1 << 63
+
+
+def _offset(digits: str) -> int:
+    """A byte offset from ASCII digits, saturating at :data:`_HUGE`."""
+    significant = digits.lstrip("0") or "0"
+    return _HUGE if len(significant) > 19 else min(int(significant), _HUGE)
 
 
 @dataclass(frozen=True)
@@ -51,16 +61,16 @@ def parse_range_header(value: str | None, size: int) -> ByteRange | None:
     if first == "" and last == "":
         return None
     if first == "":  # suffix range: the last N bytes
-        n = int(last)
+        n = _offset(last)
         if n == 0 or size == 0:
             raise RangeNotSatisfiable(size)
         return ByteRange(max(0, size - n), size)
-    start = int(first)
-    if last != "" and int(last) < start:
+    start = _offset(first)
+    if last != "" and _offset(last) < start:
         return None  # last < first: syntactically invalid, ignore
     if start >= size:
         raise RangeNotSatisfiable(size)
-    stop = size if last == "" else min(int(last) + 1, size)
+    stop = size if last == "" else min(_offset(last) + 1, size)
     return ByteRange(start, stop)
 
 
@@ -72,8 +82,10 @@ def parse_content_range(value: str) -> tuple[ByteRange, int | None]:
     m = _CONTENT_RANGE_RE.fullmatch(value.strip())
     if m is None:
         raise ValueError(f"malformed Content-Range {value!r}")
-    first, last = int(m.group(1)), int(m.group(2))
-    total = None if m.group(3) == "*" else int(m.group(3))
+    first, last = _offset(m.group(1)), _offset(m.group(2))
+    total = None if m.group(3) == "*" else _offset(m.group(3))
+    if max(first, last, total or 0) >= _HUGE:
+        raise ValueError(f"Content-Range {value[:80]!r} has an offset beyond 2**63")
     if last < first or (total is not None and last >= total):
         raise ValueError(f"Content-Range {value!r} does not lie within the object")
     return ByteRange(first, last + 1), total

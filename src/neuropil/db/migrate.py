@@ -18,14 +18,28 @@ def alembic_config() -> Config:
     return cfg
 
 
+#: Serializes migrations between processes that start at once on one PostgreSQL database
+#: (API processes and workers of a deployment); any fixed number will do.
+MIGRATION_LOCK = 0x6E70_6D69_6772  # "npmigr"
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     cfg = alembic_config()
     with db.engine.connect() as conn:
         if db.is_sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # batch migrations copy tables
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-        conn.commit()
+        else:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+        finally:
+            if not db.is_sqlite:
+                conn.rollback()
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                conn.commit()
         if db.is_sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 

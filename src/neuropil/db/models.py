@@ -62,6 +62,11 @@ def _enum(e: type[enum.StrEnum]) -> sa.Enum:
     return sa.Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
 
 
+#: The username prefix of review-link accounts (:class:`ReviewGrant`). It holds spaces, which
+#: no sign-up or ``users add`` accepts, so no person's account ever has it.
+REVIEW_LINK_USERNAME = "review link "
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -78,7 +83,14 @@ class User(Base):
     token: Mapped[ApiToken | None] = relationship(back_populates="user", uselist=False)
 
     @property
+    def is_review_link(self) -> bool:
+        """An account that exists only behind one review link: it reads, never writes."""
+        return self.username.startswith(REVIEW_LINK_USERNAME)
+
+    @property
     def is_approved(self) -> bool:
+        if self.is_review_link:
+            return False
         return self.is_admin or self.status == UserStatus.APPROVED
 
 
@@ -93,6 +105,23 @@ class ApiToken(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="token")
+
+
+class SigninFailure(Base):
+    """Failed web sign-ins of one key (an account, a client address) in one time slot.
+
+    Shared by every server process on the database, so N processes allow one budget, not N
+    (``services/signin_limiter.py``). The key is stored as a digest: no names or addresses.
+    """
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (sa.Index("ix_signin_failures_scope_slot", "scope", "slot"),)
+
+    scope: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: Unix time divided by the slot's length (a fifteenth of the budget's window).
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column()
 
 
 dandiset_owners = sa.Table(
@@ -122,6 +151,39 @@ class Dandiset(Base):
     @property
     def identifier(self) -> str:
         return f"{self.id:06d}"
+
+
+class ReviewGrant(Base):
+    """Read-only access to an embargoed dandiset for one reviewer (migration 0008).
+
+    A grant names an account, or it is a *review link*: a bearer token (stored as its
+    sha256) that stands for an account of its own, made with the link and deleted with it
+    (:data:`REVIEW_LINK_USERNAME`). Either expires at ``expires`` if set.
+    See ``docs/design/embargo.md``.
+    """
+
+    __tablename__ = "review_grants"
+    __table_args__ = (sa.UniqueConstraint("dandiset_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: sha256 of a review link's token; ``None`` for a grant to a named account.
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=None)
+    label: Mapped[str] = mapped_column(sa.String(200), default="")
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_by: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    @property
+    def is_link(self) -> bool:
+        return self.token_hash is not None
 
 
 class Version(Base):
@@ -193,7 +255,8 @@ class Asset(Base):
     blob_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("asset_blobs.blob_id"), index=True, default=None
     )
-    #: Zarr archives arrive in a later step; the column keeps the blob-xor-zarr shape.
+    #: A ``zarr_archives`` row (a snapshot for published assets); blob xor zarr. No foreign
+    #: key: adding one would rebuild the table on SQLite and drop its triggers.
     zarr_id: Mapped[str | None] = mapped_column(sa.String(36), index=True, default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDoc)
     status: Mapped[AssetStatus] = mapped_column(
@@ -205,6 +268,9 @@ class Asset(Base):
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     blob: Mapped[AssetBlob | None] = relationship(lazy="joined")
+    zarr: Mapped[ZarrArchive | None] = relationship(
+        primaryjoin="foreign(Asset.zarr_id) == ZarrArchive.zarr_id", viewonly=True
+    )
 
 
 class VersionAsset(Base):
@@ -254,6 +320,25 @@ class AssetPath(Base):
     )
 
 
+class BlobClaim(Base):
+    """A dandiset entitled to an embargoed blob because its bytes were uploaded for it
+    (migration 0008): any other dandiset may use the blob only if the caller can read one
+    that holds it. An upload whose bytes match an embargoed blob the uploader may not see is
+    not answered with 409 (that would tell them the blob exists): they send the bytes, and
+    validation hands them the existing blob with a claim for their dandiset.
+    """
+
+    __tablename__ = "blob_claims"
+
+    blob_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("asset_blobs.blob_id", ondelete="CASCADE"), primary_key=True
+    )
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Upload(Base):
     """A multipart upload in progress; deleted when validated or collected."""
 
@@ -270,6 +355,64 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger)
     embargoed: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZarrStatus(enum.StrEnum):
+    PENDING = "Pending"
+    UPLOADED = "Uploaded"
+    INGESTING = "Ingesting"
+    COMPLETE = "Complete"
+
+
+class ZarrArchive(Base):
+    """A Zarr archive: a folder of keys whose bytes live under ``zarr/<zarr_id>/``.
+
+    A live Zarr belongs to one dandiset and changes in place (its files are the store's
+    listing). A snapshot (``snapshot_of`` set) is what a published version serves: its files
+    are ``zarr_snapshot_files`` rows, its bytes content-addressed objects shared by all
+    snapshots of one Zarr; once ``Complete`` the triggers of migration 0006 seal it.
+    See docs/design/zarr.md.
+    """
+
+    __tablename__ = "zarr_archives"
+    __table_args__ = (
+        sa.Index(
+            "uq_zarr_archives_dandiset_name",
+            "dandiset_id",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("snapshot_of IS NULL"),
+            postgresql_where=sa.text("snapshot_of IS NULL"),
+        ),
+    )
+
+    zarr_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(BinaryText)
+    status: Mapped[ZarrStatus] = mapped_column(_enum(ZarrStatus), default=ZarrStatus.PENDING)
+    checksum: Mapped[str | None] = mapped_column(sa.String(80), default=None)
+    file_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    size: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: The live Zarr a snapshot was taken from (no foreign key: the live one may be deleted
+    #: while published snapshots of it stay).
+    snapshot_of: Mapped[str | None] = mapped_column(sa.String(36), index=True, default=None)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZarrSnapshotFile(Base):
+    """One file of a Zarr snapshot: its key, md5 and size (the md5 addresses its bytes)."""
+
+    __tablename__ = "zarr_snapshot_files"
+
+    zarr_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("zarr_archives.zarr_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(BinaryText, primary_key=True)
+    md5: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class JobState(enum.StrEnum):
@@ -339,6 +482,43 @@ class SearchFacet(Base):
     facet: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     value: Mapped[str] = mapped_column(BinaryText, primary_key=True)
     n: Mapped[int] = mapped_column()
+
+
+class SearchFacetSet(Base):
+    """A distinct combination of the reported facet values of a draft (migration 0009):
+    facet counts count matching dandisets per combination, then expand the few combinations
+    to their values, instead of joining a row per dandiset and value."""
+
+    __tablename__ = "search_facet_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``signature`` on SQLite, its md5 on PostgreSQL (B-tree entries are limited in size).
+    key: Mapped[str] = mapped_column(BinaryText, unique=True)
+    #: The values as canonical JSON text: ``[["approach", "..."], ["species", "..."]]``.
+    signature: Mapped[str] = mapped_column(sa.Text)
+
+
+class SearchFacetSetValue(Base):
+    """The values of a facet combination."""
+
+    __tablename__ = "search_facet_set_values"
+
+    set_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("search_facet_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(BinaryText, primary_key=True)
+
+
+class SearchDandisetFacets(Base):
+    """The facet combination of each dandiset whose draft has reported facet values."""
+
+    __tablename__ = "search_dandiset_facets"
+
+    dandiset_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    set_id: Mapped[int] = mapped_column(sa.ForeignKey("search_facet_sets.id", ondelete="CASCADE"))
 
 
 class SearchDandiset(Base):

@@ -39,8 +39,8 @@ from neuropil.index._format import (
     join,
     zarray,
 )
+from neuropil.index._indexed_file import SourceFile
 from neuropil.index._layouts import IndexOptions, raw_layout
-from neuropil.index._source import SourceFile
 from neuropil.index._values import References, attribute_value, element_value
 
 _JSON_CODEC = numcodecs.JSON()

@@ -17,6 +17,7 @@ import numpy as np
 from numcodecs.compat import ensure_contiguous_ndarray
 
 from neuropil.errors import InvalidIndex
+from neuropil.index._bounds import SLACK, decode_bounded
 from neuropil.index._format import HDF5_INFO, decode_fill_value
 
 
@@ -76,8 +77,10 @@ def decode_chunk(meta: ArrayMeta, payload: bytes, rows: int | None = None) -> np
         data: Any = zlib.decompressobj().decompress(payload, math.prod(shape) * meta.dtype.itemsize)
     else:
         data = payload
+        # Strings decode to objects of any size; numbers to the chunk's bytes (_bounds.py).
+        limit = math.prod(shape) * meta.dtype.itemsize + SLACK if meta.dtype.kind != "O" else None
         for codec in reversed(meta.codecs):
-            data = codec.decode(data)
+            data = codec.decode(data) if limit is None else decode_bounded(codec, data, limit)
     if meta.dtype.kind == "O":
         return np.asarray(data, dtype=object).reshape(meta.chunks)
     flat: np.ndarray[Any, Any] = ensure_contiguous_ndarray(data).view(meta.dtype).reshape(-1)

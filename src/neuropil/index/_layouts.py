@@ -28,7 +28,7 @@ from numcodecs.compat import ensure_bytes
 from neuropil.errors import UnsupportedHdf5
 from neuropil.index._chunks import StoredChunk, stored_chunks
 from neuropil.index._format import chunk_name, file_ref, inline_value
-from neuropil.index._source import SourceFile
+from neuropil.index._indexed_file import SourceFile
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A read of one selection hands every chunk ref it needs to :meth:`ChunkStore.load` at once.
 Refs are grouped by the object they point into; cached chunks are taken from the cache
 (keyed by the object's content, offset and size); the rest of each group go to that
-object's :class:`~neuropil.index._sources.RangeSource` in a single call, which merges
+object's :class:`~neuropil.index._range_sources.RangeSource` in a single call, which merges
 neighbouring ranges and sends independent requests side by side. Groups for different
 objects run in parallel too. LINDI, by contrast, sends one request per chunk, in turn.
 """
@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from neuropil.core.ranges import ByteRange
 from neuropil.errors import InvalidIndex
 from neuropil.index._format import expand_url, inline_bytes
-from neuropil.index._sources import RangeSource
+from neuropil.index._range_sources import RangeSource
 from neuropil.stream.cache import BlockCache, BlockKey, NoCache
 from neuropil.stream.remote_file import StreamStats
 

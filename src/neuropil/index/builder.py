@@ -22,8 +22,8 @@ import h5py
 from neuropil.errors import CorruptHdf5, UnsupportedHdf5
 from neuropil.index._datasets import attributes, dataset_refs
 from neuropil.index._format import FORMAT_VERSION, SOFT_LINK, URL_TEMPLATE, ZGROUP, join
+from neuropil.index._indexed_file import SourceFile, open_hdf5
 from neuropil.index._layouts import IndexOptions
-from neuropil.index._source import SourceFile, open_hdf5
 from neuropil.index._values import References
 
 

@@ -2,8 +2,9 @@
 
 :func:`open_index` wires the pieces: the object tree and values (:mod:`neuropil.index.h5`),
 the chunk store (:mod:`neuropil.index._store`) and where chunk bytes come from
-(:mod:`neuropil.index._sources`): HTTP(S) URLs through :class:`~neuropil.stream.HttpFetcher`,
-local paths read directly, or a caller's ``fetch(url, offset, size)``.
+(:mod:`neuropil.index._range_sources`): HTTP(S) URLs through
+:class:`~neuropil.stream.HttpFetcher`, local paths read directly, or a caller's
+``fetch(url, offset, size)``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from neuropil.client.transport import Transport
-from neuropil.index._sources import CallableSource, Fetch, HttpSource, LocalSource, RangeSource
+from neuropil.http.transport import Transport
+from neuropil.index._range_sources import (
+    CallableSource,
+    Fetch,
+    HttpSource,
+    LocalSource,
+    RangeSource,
+)
 from neuropil.index._store import ChunkStore
 from neuropil.index.h5 import IndexFile
 from neuropil.stream.cache import BlockCache, MemoryCache

@@ -1,6 +1,8 @@
-"""Durable background jobs: a table of jobs, claimed by worker threads in the server process.
+"""Durable background jobs behind one interface, :class:`~neuropil.jobs.protocol.JobQueue`.
 
-The queue lives in the archive's own database, so enqueueing a job commits atomically with
-the write that caused it, and jobs survive a crash. Later, a separate worker process (or a
-real task queue) runs the same handlers.
+Two engines: the built-in queue (:mod:`neuropil.jobs.queue`, a table of the archive's own
+database, drained by :mod:`neuropil.jobs.worker` threads in server and worker processes) and
+procrastinate on PostgreSQL (:mod:`neuropil.jobs.procrastinate_queue`, run by ``neuropil
+worker``). Either way a job is enqueued in the transaction of the write that needs it. See
+``docs/design/jobs.md``.
 """

@@ -1,4 +1,13 @@
-"""Enqueue and claim jobs in the database."""
+"""The built-in job queue (``NEUROPIL_JOBS=inprocess``): the ``jobs`` table of the archive's
+own database, drained by :class:`~neuropil.jobs.worker.Workers` threads in the server
+process and in ``neuropil worker`` processes.
+
+A worker claims a job under a lease (``locked_until``) that it renews while the handler
+runs; a job whose worker died is claimed again once its lease runs out, by whichever
+process claims next. No process ever resets another's jobs, so any number of server and
+worker processes can share the table: on PostgreSQL claims use ``FOR UPDATE SKIP LOCKED``,
+on SQLite ``BEGIN IMMEDIATE`` serializes them.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +22,44 @@ from sqlalchemy.orm import Session
 from neuropil.db.engine import Database
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
+from neuropil.jobs.protocol import DEFAULT_LEASE, MAX_ATTEMPTS, Handler, JobRunner
+from neuropil.jobs.worker import Workers
 
-#: A claimed job whose lease is not renewed within this time is claimed again. Workers renew
-#: it every LEASE/3 while the handler runs, so a long job keeps it and a dead process loses
-#: it within a minute.
-LEASE = timedelta(minutes=1)
-#: Attempts before a job is given up; also bounds jobs that crash their process every time.
-MAX_ATTEMPTS = 5
+__all__ = ["ACTIVE", "TableQueue"]
+
+#: The states of jobs that wait or run.
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
-class JobQueue:
-    def __init__(self, db: Database, *, low_priority: frozenset[str] = frozenset()) -> None:
+class TableQueue:
+    """The built-in :class:`~neuropil.jobs.protocol.JobQueue` (and the claims its workers
+    make)."""
+
+    engine = "inprocess"
+    runs_beside_requests = True
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        low_priority: frozenset[str] = frozenset(),
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self.db = db
+        #: Set when a transaction that enqueued a job commits: this process's idle workers
+        #: wake at once (workers of other processes find the job at their next poll).
         self.wakeup = threading.Event()
         #: Job kinds that wait while others are runnable: long background work (building
         #: indexes) must not hold up the short jobs users wait for (validation).
         self.low_priority = low_priority
+        #: A claimed job whose lease is not renewed within this time is claimed again.
+        #: Workers renew it every third of it while the handler runs.
+        self.lease = lease
 
+    def prepare(self) -> None:
+        """Nothing to do: the ``jobs`` table is part of the archive's schema."""
+
+    # -- what services use ----------------------------------------------------------------
     def enqueue(
         self,
         session: Session,
@@ -40,13 +70,9 @@ class JobQueue:
         delay: float = 0.0,
         max_delay: float | None = None,
     ) -> None:
-        """Add a job in the caller's transaction; workers wake when it commits.
-
-        With a ``dedup_key`` at most one such job waits in the queue. ``delay`` debounces:
-        the job runs ``delay`` seconds after the last enqueue that asked for it, but no
-        later than ``max_delay`` seconds after the first, so a steady stream of changes
-        still gets the job run now and then.
-        """
+        """See :meth:`JobQueue.enqueue`. Two transactions racing to enqueue one key may
+        both insert (nothing in the table forbids it); both jobs then run, which idempotent
+        handlers allow."""
         now = utcnow()
         if dedup_key is not None:
             queued = session.execute(
@@ -71,6 +97,48 @@ class JobQueue:
         )
         event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
 
+    def is_queued(self, session: Session, dedup_key: str) -> bool:
+        return (
+            session.scalar(
+                sa.select(Job.id).where(Job.dedup_key == dedup_key, Job.state.in_(ACTIVE))
+            )
+            is not None
+        )
+
+    def active_keys(self, session: Session) -> set[str]:
+        keys = session.scalars(
+            sa.select(Job.dedup_key).where(Job.state.in_(ACTIVE), Job.dedup_key.is_not(None))
+        )
+        return {k for k in keys if k is not None}
+
+    def gave_up(self, session: Session, dedup_key: str) -> str | None:
+        latest = session.execute(
+            sa.select(Job.state, Job.last_error)
+            .where(Job.dedup_key == dedup_key)
+            .order_by(Job.id.desc())
+            .limit(1)
+        ).first()
+        if latest is None or latest.state != JobState.FAILED:
+            return None
+        return latest.last_error or "failed"
+
+    def pending(self) -> int:
+        with self.db.read() as s:
+            return s.scalar(sa.select(sa.func.count(Job.id)).where(Job.state.in_(ACTIVE))) or 0
+
+    def purge_finished(self, older_than: timedelta) -> int:
+        with self.db.write() as s:
+            res = s.execute(
+                sa.delete(Job).where(
+                    Job.state == JobState.DONE, Job.finished < utcnow() - older_than
+                )
+            )
+            return int(getattr(res, "rowcount", 0) or 0)
+
+    def runner(self, handlers: dict[str, Handler], *, concurrency: int) -> JobRunner:
+        return Workers(self, handlers, threads=concurrency)
+
+    # -- what workers use -----------------------------------------------------------------
     def next_due(self) -> float | None:
         """Seconds until the earliest queued job may run (0 if one is due), or ``None``."""
         with self.db.read() as s:
@@ -82,18 +150,6 @@ class JobQueue:
         if first.tzinfo is None:  # an aggregate bypasses the column type on SQLite
             first = datetime.fromisoformat(str(first)).replace(tzinfo=UTC)
         return max(0.0, (first - utcnow()).total_seconds())
-
-    def is_queued(self, session: Session, dedup_key: str) -> bool:
-        """Whether a job with this key waits or runs (in the caller's transaction)."""
-        return (
-            session.scalar(
-                sa.select(Job.id).where(
-                    Job.dedup_key == dedup_key,
-                    Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
-                )
-            )
-            is not None
-        )
 
     def claim(self) -> Job | None:
         """Take the oldest runnable job (or one whose lease expired), or ``None``."""
@@ -125,7 +181,7 @@ class JobQueue:
                 return None
             job.state = JobState.RUNNING
             job.attempts += 1
-            job.locked_until = now + LEASE
+            job.locked_until = now + self.lease
             s.flush()
             s.expunge(job)
             return job
@@ -136,48 +192,33 @@ class JobQueue:
         later = sa.case((Job.kind.in_(sorted(self.low_priority)), 1), else_=0)
         return [later, Job.id]
 
-    def renew(self, job_id: int) -> None:
-        """Extend a running job's lease (the worker is alive)."""
-        with self.db.write() as s:
-            s.execute(
-                sa.update(Job)
-                .where(Job.id == job_id, Job.state == JobState.RUNNING)
-                .values(locked_until=utcnow() + LEASE)
-            )
+    def _mine(self, job: Job) -> sa.ColumnElement[bool]:
+        """The job as this claim left it: running, and not claimed again since."""
+        return sa.and_(
+            Job.id == job.id, Job.state == JobState.RUNNING, Job.attempts == job.attempts
+        )
 
-    def finish(self, job_id: int) -> None:
+    def renew(self, job: Job) -> bool:
+        """Extend a running job's lease; ``False`` if another worker has claimed it."""
+        with self.db.write() as s:
+            res = s.execute(
+                sa.update(Job).where(self._mine(job)).values(locked_until=utcnow() + self.lease)
+            )
+            return bool(getattr(res, "rowcount", 0))
+
+    def finish(self, job: Job) -> None:
         with self.db.write() as s:
             s.execute(
                 sa.update(Job)
-                .where(Job.id == job_id)
+                .where(self._mine(job))
                 .values(state=JobState.DONE, finished=utcnow(), locked_until=None)
             )
 
-    def fail(self, job_id: int, error: str, *, retry_in: timedelta | None) -> None:
+    def fail(self, job: Job, error: str, *, retry_in: timedelta | None) -> None:
         with self.db.write() as s:
             values: dict[str, Any] = {"last_error": error[:4000], "locked_until": None}
             if retry_in is None:
                 values.update(state=JobState.FAILED, finished=utcnow())
             else:
                 values.update(state=JobState.QUEUED, run_after=utcnow() + retry_in)
-            s.execute(sa.update(Job).where(Job.id == job_id).values(**values))
-
-    def pending(self) -> int:
-        with self.db.read() as s:
-            return (
-                s.scalar(
-                    sa.select(sa.func.count(Job.id)).where(
-                        Job.state.in_([JobState.QUEUED, JobState.RUNNING])
-                    )
-                )
-                or 0
-            )
-
-    def purge_finished(self, older_than: timedelta) -> int:
-        with self.db.write() as s:
-            res = s.execute(
-                sa.delete(Job).where(
-                    Job.state == JobState.DONE, Job.finished < utcnow() - older_than
-                )
-            )
-            return int(getattr(res, "rowcount", 0) or 0)
+            s.execute(sa.update(Job).where(self._mine(job)).values(**values))

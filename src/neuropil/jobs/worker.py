@@ -1,4 +1,5 @@
-"""Worker threads that run queued jobs with registered handlers."""
+"""Worker threads that run the built-in queue's jobs (:mod:`neuropil.jobs.queue`) with
+registered handlers, in a server process or in ``neuropil worker``."""
 
 from __future__ import annotations
 
@@ -7,20 +8,35 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Protocol
 
-from neuropil.jobs.queue import LEASE, MAX_ATTEMPTS, JobQueue
+from neuropil.db.models import Job
+from neuropil.jobs.protocol import MAX_ATTEMPTS, Handler, PermanentJobError, retry_delay
+
+__all__ = ["JOB_NICE", "Handler", "PermanentJobError", "Workers", "lower_thread_priority"]
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[dict[str, Any]], None]
 
 #: How much lower than the server's request threads the worker threads run (Linux ``nice``
 #: steps). Jobs hash and index whole blobs; at equal priority they take CPU from the
 #: uploads and page views that are happening meanwhile, which someone is waiting on.
 JOB_NICE = 10
+
+
+class ClaimingQueue(Protocol):
+    """What :class:`Workers` needs of a queue: claim a job under a lease, renew the lease,
+    record the outcome. A claimed :class:`Job`'s ``attempts`` is the fencing token: a
+    worker whose lease ran out can no longer renew or finish the job another one took."""
+
+    wakeup: threading.Event
+    lease: timedelta
+
+    def claim(self) -> Job | None: ...
+    def renew(self, job: Job) -> bool: ...
+    def finish(self, job: Job) -> None: ...
+    def fail(self, job: Job, error: str, *, retry_in: timedelta | None) -> None: ...
+    def next_due(self) -> float | None: ...
 
 
 def lower_thread_priority(steps: int) -> bool:
@@ -39,16 +55,12 @@ def lower_thread_priority(steps: int) -> bool:
     return True
 
 
-class PermanentJobError(Exception):
-    """A job that can never succeed (its object is gone): fail it without retrying."""
-
-
 class Workers:
-    """A small pool of threads draining a :class:`JobQueue`."""
+    """A small pool of threads draining a :class:`ClaimingQueue` (a :class:`JobRunner`)."""
 
     def __init__(
         self,
-        queue: JobQueue,
+        queue: ClaimingQueue,
         handlers: dict[str, Handler],
         *,
         threads: int = 2,
@@ -89,7 +101,7 @@ class Workers:
         handler = self.handlers.get(job.kind)
         alive = threading.Event()
         renewer = threading.Thread(
-            target=self._renew, args=(job.id, alive), name=f"neuropil-lease-{job.id}", daemon=True
+            target=self._renew, args=(job, alive), name=f"neuropil-lease-{job.id}", daemon=True
         )
         renewer.start()
         try:
@@ -98,25 +110,27 @@ class Workers:
             handler(job.payload)
         except PermanentJobError as exc:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
-            self.queue.fail(job.id, str(exc), retry_in=None)
+            self.queue.fail(job, str(exc), retry_in=None)
         except Exception:
             err = traceback.format_exc()
             log.exception("job %s (%s) failed (attempt %d)", job.id, job.kind, job.attempts)
-            retry = None if job.attempts >= MAX_ATTEMPTS else timedelta(seconds=2**job.attempts)
-            self.queue.fail(job.id, err, retry_in=retry)
+            retry = None if job.attempts >= MAX_ATTEMPTS else retry_delay(job.attempts)
+            self.queue.fail(job, err, retry_in=retry)
         else:
-            self.queue.finish(job.id)
+            self.queue.finish(job)
         finally:
             alive.set()
             renewer.join()
         return True
 
-    def _renew(self, job_id: int, done: threading.Event) -> None:
-        while not done.wait(LEASE.total_seconds() / 3):
+    def _renew(self, job: Job, done: threading.Event) -> None:
+        while not done.wait(self.queue.lease.total_seconds() / 3):
             try:
-                self.queue.renew(job_id)
+                if not self.queue.renew(job):
+                    log.warning("job %s lost its lease; another worker may run it too", job.id)
+                    return
             except Exception:  # a missed renewal only risks a duplicate run
-                log.exception("could not renew the lease of job %s", job_id)
+                log.exception("could not renew the lease of job %s", job.id)
 
     def _idle_timeout(self) -> float:
         """Sleep until the next delayed job is due (debounced validation runs a fraction

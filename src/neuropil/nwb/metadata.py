@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from dandischema.models import BareAsset, get_schema_version
 from pydantic import ValidationError
 
-from neuropil import __version__
+from neuropil._version import __version__
 from neuropil.nwb.age import AgeError, duration_between, parse_age
 from neuropil.nwb.fields import NwbFields, SubjectFields, read_fields
 from neuropil.nwb.terms import NEURODATA_TECHNIQUES, SEX, UnknownSpecies, lookup_species

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from neuropil.db.models import ApiToken, User, UserStatus
+from neuropil.db.models import REVIEW_LINK_USERNAME, ApiToken, User, UserStatus
 from neuropil.errors import BadRequest, Conflict, NotFound, PermissionDenied
 from neuropil.services import auth
 from neuropil.services.context import Context
@@ -123,7 +123,8 @@ def list_users(ctx: Context, *, user: User | None, status: UserStatus | None = N
     """Users for the admin page, pending ones first, newest first within a status."""
     require_admin(user)
     pending_first = sa.case((User.status == UserStatus.PENDING, 0), else_=1)
-    q = sa.select(User).order_by(pending_first, User.created.desc(), User.id.desc())
+    people = ~User.username.startswith(REVIEW_LINK_USERNAME)  # not the review links' accounts
+    q = sa.select(User).where(people).order_by(pending_first, User.created.desc(), User.id.desc())
     if status is not None:
         q = q.where(User.status == status)
     with ctx.db.read() as s:

@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT
-from neuropil.core.paths import validate_asset_path
-from neuropil.db.models import Asset, AssetBlob, AssetPath, Dandiset, User, Version, VersionAsset
+from neuropil.core.paths import normalize_path, validate_asset_path
+from neuropil.db.models import (
+    Asset,
+    AssetBlob,
+    AssetPath,
+    Dandiset,
+    EmbargoStatus,
+    User,
+    Version,
+    VersionAsset,
+    ZarrArchive,
+)
 from neuropil.db.types import utcnow
-from neuropil.errors import BadRequest, MethodNotAllowed, NotFound, Unsupported
-from neuropil.services import auth
+from neuropil.errors import BadRequest, MethodNotAllowed, NotFound
+from neuropil.services import auth, visibility
+from neuropil.services.content import BlobContent, Content, ZarrContent, ZarrRecord, content_of
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
+from neuropil.services.embargo import require_settled
 from neuropil.services.metadata import strip_asset_metadata
+from neuropil.services.metadata_limits import check_metadata
 from neuropil.services.tree import add_to_tree, remove_from_tree
-from neuropil.services.validate import validate_new_asset
-from neuropil.services.versions import get_version_row, mark_draft_changed, require_unlocked
+from neuropil.services.validity import validate_new_asset
+from neuropil.services.versions import (
+    get_version_row,
+    mark_draft_changed,
+    read_version,
+    require_unlocked,
+)
+from neuropil.services.zarr.archives import zarr_for_asset
 
 
 @dataclass(frozen=True)
@@ -45,15 +65,52 @@ class AssetRecord:
     created: datetime
     modified: datetime
     metadata_: dict[str, Any]
+    zarr: ZarrRecord | None = None
+    #: Its bytes are embargoed (a blob uploaded for an embargoed dandiset and not yet
+    #: released; a Zarr of an embargoed dandiset), until the end of the embargo of the
+    #: dandiset that holds it.
+    embargoed: bool = False
+    embargoed_until: date | None = None
+
+    @property
+    def content(self) -> Content | None:
+        """What the asset's bytes are (:mod:`neuropil.services.content`)."""
+        return content_of(self.blob, self.zarr)
 
     @property
     def size(self) -> int:
-        return self.blob.size if self.blob else 0
+        content = self.content
+        return content.size if content else 0
 
     @property
     def blob_id(self) -> str | None:
         return self.blob.blob_id if self.blob else None
 
+
+#: Whether an asset's bytes are embargoed: its blob says so; a Zarr is embargoed with its
+#: dandiset (as on DANDI).
+_EMBARGOED = sa.case(
+    (AssetBlob.blob_id.is_not(None), AssetBlob.embargoed),
+    (
+        ZarrArchive.zarr_id.is_not(None),
+        sa.select(Dandiset.id)
+        .where(
+            Dandiset.id == ZarrArchive.dandiset_id,
+            Dandiset.embargo_status != EmbargoStatus.OPEN,
+        )
+        .exists(),
+    ),
+    else_=sa.false(),
+)
+#: The earliest end of embargo of the dandisets holding an asset (one, in practice).
+_EMBARGOED_UNTIL = (
+    sa.select(sa.func.min(Dandiset.embargo_end_date))
+    .join(Version, Version.dandiset_id == Dandiset.id)
+    .join(VersionAsset, VersionAsset.version_id == Version.id)
+    .where(VersionAsset.asset_id == Asset.id, Dandiset.embargo_status != EmbargoStatus.OPEN)
+    .correlate(Asset)
+    .scalar_subquery()
+)
 
 _COLUMNS = (
     Asset.id,
@@ -67,7 +124,29 @@ _COLUMNS = (
     AssetBlob.etag,
     AssetBlob.sha256,
     AssetBlob.size,
+    ZarrArchive.zarr_id,
+    ZarrArchive.name,
+    ZarrArchive.dandiset_id,
+    ZarrArchive.status,
+    ZarrArchive.checksum,
+    ZarrArchive.file_count,
+    ZarrArchive.size,
+    ZarrArchive.snapshot_of,
+    _EMBARGOED.label("embargoed"),
+    # Only for embargoed content (CASE evaluates the subquery for those rows alone).
+    sa.case((_EMBARGOED, _EMBARGOED_UNTIL), else_=None).label("embargoed_until"),
 )
+_METADATA = len(_COLUMNS)
+_EMBARGO = _METADATA - 2
+
+
+def _zarr_record(cols: Any) -> ZarrRecord | None:
+    zarr_id, name, dandiset_pk, status, checksum, files, size, snapshot_of = cols
+    if zarr_id is None:
+        return None
+    return ZarrRecord(
+        zarr_id, name, f"{dandiset_pk:06d}", status.value, checksum, files, size, snapshot_of
+    )
 
 
 def _record(row: Any, metadata: dict[str, Any] | None) -> AssetRecord:
@@ -75,18 +154,28 @@ def _record(row: Any, metadata: dict[str, Any] | None) -> AssetRecord:
     # half the time that attribute access by name takes.
     pk, asset_id, path, zarr_id, created, modified, blob_id, key, etag, sha256, size = row[:11]
     blob = BlobRecord(blob_id, key, etag, sha256, size) if blob_id is not None else None
-    return AssetRecord(pk, asset_id, path, blob, zarr_id, created, modified, metadata or {})
+    zarr = _zarr_record(row[11:_EMBARGO]) if zarr_id is not None else None
+    embargoed, until = bool(row[_EMBARGO]), row[_EMBARGO + 1]
+    return AssetRecord(
+        pk, asset_id, path, blob, zarr_id, created, modified, metadata or {}, zarr, embargoed, until
+    )
 
 
 def _select(with_metadata: bool) -> sa.Select[Any]:
     cols: list[Any] = list(_COLUMNS)
     if with_metadata:
         cols.append(Asset.metadata_)
-    return sa.select(*cols).outerjoin(AssetBlob, AssetBlob.blob_id == Asset.blob_id)
+    return (
+        sa.select(*cols)
+        .outerjoin(AssetBlob, AssetBlob.blob_id == Asset.blob_id)
+        .outerjoin(ZarrArchive, ZarrArchive.zarr_id == Asset.zarr_id)
+    )
 
 
-def _records(s: Session, q: sa.Select[Any], with_metadata: bool) -> list[AssetRecord]:
-    return [_record(r, r[11] if with_metadata else None) for r in s.execute(q)]
+def _records(
+    s: Session, q: sa.Select[Any], with_metadata: bool, params: dict[str, Any] | None = None
+) -> list[AssetRecord]:
+    return [_record(r, r[_METADATA] if with_metadata else None) for r in s.execute(q, params)]
 
 
 def _like_escape(text: str) -> str:
@@ -99,8 +188,10 @@ ORDERS = {"created", "modified", "path"}
 def _resolve(
     s: Session, user: User | None, identifier: str, version: str, *, lock: bool = False
 ) -> tuple[Dandiset, Version]:
+    if not lock:  # a read: detached rows from prebuilt statements (services/records.py)
+        return read_version(s, user, identifier, version)
     dandiset = get_dandiset_row(s, identifier, lock=lock)
-    auth.require_visible(user, dandiset)
+    visibility.require_readable(s, user, dandiset)
     return dandiset, get_version_row(s, dandiset, version, lock=lock)
 
 
@@ -117,6 +208,7 @@ def list_assets(
     offset: int = 0,
     limit: int = 100,
     count: bool = True,
+    zarr_only: bool = False,
 ) -> tuple[int | None, list[AssetRecord], bool]:
     """A page of a version's assets: (total if ``count``, page, whether more follow)."""
     key = (order or "created").lstrip("-")
@@ -126,63 +218,95 @@ def list_assets(
         )
     if path is not None and glob is not None:
         raise BadRequest("Use either 'path' or 'glob', not both.")
+    path = normalize_path(path) if path else path
+    glob = normalize_path(glob) if glob else glob
+    desc = (order or "").startswith("-")
     with ctx.db.read() as s:
         _, ver = _resolve(s, user, identifier, version)
-        # Filter, count and page on ``version_assets`` alone, whose indexes cover the
-        # version, path, path_lower and asset id; assets and blobs are joined only for the
-        # rows of the page. Joining first made COUNT and OFFSET visit every skipped asset
-        # and blob: ~150-400 ms per page of 1,000 at 100,000 assets on SQLite, not ~10.
-        members = sa.select(VersionAsset.asset_id).where(VersionAsset.version_id == ver.id)
+        params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
+        filters: list[str] = ["zarr"] if zarr_only else []
         if path:
-            exact = s.scalar(
-                sa.select(VersionAsset.asset_id).where(
-                    VersionAsset.version_id == ver.id, VersionAsset.path == path
-                )
-            )
+            exact = s.scalar(_EXACT, {"version_id": ver.id, "path": path})
             if exact is not None:
-                members = members.where(VersionAsset.asset_id == exact)
+                filters.append("exact")
+                params["exact"] = exact
             else:
-                members = members.where(*_prefix_range(path.lower()))
+                filters.append("range")
+                params.update(_range_params(path.lower()))
         if glob:
             low = glob.lower()
-            pattern = _like_escape(low).replace("*", "%")
-            members = members.where(VersionAsset.path_lower.like(pattern, escape="\\"))
+            filters.append("like")
+            params["pattern"] = _like_escape(low).replace("*", "%")
             # LIKE cannot use the binary-collated index; the literal part before the first
             # wildcard can, as a range (``sub-0042/*`` then reads 50 entries, not 100,000).
             prefix = low.split("*", 1)[0]
             if prefix:
-                members = members.where(*_prefix_range(prefix))
-        total = None
-        if count:
-            total = s.scalar(sa.select(sa.func.count()).select_from(members.subquery())) or 0
-        col: Any = {
-            "created": VersionAsset.asset_id,
-            "modified": Asset.modified,
-            "path": VersionAsset.path,
-        }[key]
-        if key == "modified":  # not indexed: needs the assets (rare; the cost stays)
-            members = members.join(Asset, Asset.id == VersionAsset.asset_id)
-        desc = (order or "").startswith("-")
-        page_ids = (
-            members.add_columns(col.label("sort_key"))
-            .order_by(col.desc() if desc else col.asc(), VersionAsset.asset_id)
-            .offset(offset)
-            .limit(limit + 1)
-            .subquery("page")
-        )
-        sort_key = page_ids.c.sort_key
-        q = (
-            _select(with_metadata)
-            .join(page_ids, page_ids.c.asset_id == Asset.id)
-            .order_by(sort_key.desc() if desc else sort_key.asc(), Asset.id)
-        )
-        page = _records(s, q, with_metadata)
+                filters.append("range")
+                params.update(_range_params(prefix))
+        count_q, page_q = _listing(tuple(filters), key, desc, with_metadata)
+        total = (s.scalar(count_q, params) or 0) if count else None
+        page = _records(s, page_q, with_metadata, params)
     return total, page[:limit], len(page) > limit
 
 
-def _prefix_range(low: str) -> tuple[Any, Any]:
-    """``path_lower`` starts with ``low``, as an index range."""
-    return VersionAsset.path_lower >= low, VersionAsset.path_lower < low + "\U0010ffff"
+_EXACT = sa.select(VersionAsset.asset_id).where(
+    VersionAsset.version_id == sa.bindparam("version_id"),
+    VersionAsset.path == sa.bindparam("path"),
+)
+
+
+def _range_params(low: str) -> dict[str, str]:
+    return {"low": low, "high": low + "\U0010ffff"}
+
+
+@functools.lru_cache(maxsize=128)
+def _listing(
+    filters: tuple[str, ...], key: str, desc: bool, with_metadata: bool
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The count and page statements of one shape of listing, built once per shape (the
+    values are bound parameters: ``version_id``, ``exact``, ``low``/``high``, ``pattern``,
+    ``offset``, ``limit``): building them took more CPU than SQLite takes to run them."""
+    # Filter, count and page on ``version_assets`` alone, whose indexes cover the
+    # version, path, path_lower and asset id; assets and blobs are joined only for the
+    # rows of the page. Joining first made COUNT and OFFSET visit every skipped asset
+    # and blob: ~150-400 ms per page of 1,000 at 100,000 assets on SQLite, not ~10.
+    members = sa.select(VersionAsset.asset_id).where(
+        VersionAsset.version_id == sa.bindparam("version_id")
+    )
+    if "zarr" in filters:
+        zarrs = sa.select(Asset.id).where(Asset.zarr_id.is_not(None))
+        members = members.where(VersionAsset.asset_id.in_(zarrs))
+    if "exact" in filters:
+        members = members.where(VersionAsset.asset_id == sa.bindparam("exact"))
+    if "like" in filters:
+        members = members.where(VersionAsset.path_lower.like(sa.bindparam("pattern"), escape="\\"))
+    if "range" in filters:
+        members = members.where(
+            VersionAsset.path_lower >= sa.bindparam("low"),
+            VersionAsset.path_lower < sa.bindparam("high"),
+        )
+    count_q = sa.select(sa.func.count()).select_from(members.subquery())
+    col: Any = {
+        "created": VersionAsset.asset_id,
+        "modified": Asset.modified,
+        "path": VersionAsset.path,
+    }[key]
+    if key == "modified":  # not indexed: needs the assets (rare; the cost stays)
+        members = members.join(Asset, Asset.id == VersionAsset.asset_id)
+    page_ids = (
+        members.add_columns(col.label("sort_key"))
+        .order_by(col.desc() if desc else col.asc(), VersionAsset.asset_id)
+        .offset(sa.bindparam("offset"))
+        .limit(sa.bindparam("limit"))
+        .subquery("page")
+    )
+    sort_key = page_ids.c.sort_key
+    page_q = (
+        _select(with_metadata)
+        .join(page_ids, page_ids.c.asset_id == Asset.id)
+        .order_by(sort_key.desc() if desc else sort_key.asc(), Asset.id)
+    )
+    return count_q, page_q
 
 
 def _asset_query(with_metadata: bool = True) -> sa.Select[Any]:
@@ -218,28 +342,51 @@ def get_asset_by_id(ctx: Context, *, user: User | None, asset_id: str) -> AssetR
             .join(VersionAsset, VersionAsset.version_id == Version.id)
             .where(VersionAsset.asset_id == rows[0].id)
         ).all()
-        if dandisets and all(d.embargo_status.value != "OPEN" for d in dandisets):
-            auth.require_visible(user, dandisets[0])
+        # Readable through any dandiset that holds it (an orphan asset stays readable).
+        if dandisets and not any(visibility.can_read(s, user, d) for d in dandisets):
+            visibility.require_readable(s, user, dandisets[0])
     return rows[0]
 
 
 def _parse_body(metadata: object, blob_id: object, zarr_id: object) -> tuple[dict[str, Any], str]:
     if not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object holding at least 'path'.")
-    if zarr_id is not None:
-        if blob_id is not None:
-            raise BadRequest("Give exactly one of 'blob_id' and 'zarr_id', not both.")
-        raise Unsupported("Zarr assets are not supported by this server yet.")
-    if blob_id is None:
+    check_metadata(metadata)
+    if (blob_id is None) == (zarr_id is None):
         raise BadRequest("Give exactly one of 'blob_id' and 'zarr_id'.")
-    if not isinstance(blob_id, str):
-        raise BadRequest("'blob_id' must be a string.")
+    if not isinstance(blob_id if zarr_id is None else zarr_id, str):
+        raise BadRequest(f"'{'blob_id' if zarr_id is None else 'zarr_id'}' must be a string.")
     if "path" not in metadata:
         raise BadRequest("'metadata' must contain the asset 'path'.")
     return metadata, validate_asset_path(metadata["path"])
 
 
-def _load_blob(s: Session, blob_id: str) -> AssetBlob:
+@dataclass(frozen=True)
+class _NewContent:
+    """The blob or Zarr row a new asset points to."""
+
+    blob: AssetBlob | None
+    zarr: ZarrArchive | None
+
+    @property
+    def content(self) -> Content:
+        if self.blob is not None:
+            return BlobContent(self.blob)
+        assert self.zarr is not None
+        return ZarrContent(self.zarr)
+
+
+def _load_content(
+    s: Session, user: User | None, ver: Version, blob_id: object, zarr_id: object
+) -> _NewContent:
+    if zarr_id is not None:
+        return _NewContent(None, zarr_for_asset(s, ver.dandiset_id, str(zarr_id)))
+    return _NewContent(_load_blob(s, user, str(blob_id)), None)
+
+
+def _load_blob(s: Session, user: User | None, blob_id: str) -> AssetBlob:
+    """The blob an asset is to point at; an embargoed blob the caller may not use is "not
+    found", exactly like a missing one (its existence is not revealed)."""
     try:
         uuid.UUID(blob_id)
     except ValueError as exc:
@@ -247,7 +394,7 @@ def _load_blob(s: Session, blob_id: str) -> AssetBlob:
     # FOR SHARE on PostgreSQL: the sha256 job's UPDATE of this row waits for us (or we for
     # it), so either we see the sha256 and validate now, or its validation job sees us.
     blob = s.get(AssetBlob, blob_id, with_for_update={"read": True})
-    if blob is None:
+    if blob is None or not visibility.blob_readable(s, user, blob):
         raise NotFound(f"No blob {blob_id!r}.")
     return blob
 
@@ -258,11 +405,19 @@ def _writable_draft(s: Session, user: User | None, identifier: str, version: str
     if ver.version != DRAFT:
         raise MethodNotAllowed("Published versions cannot be modified.")
     require_unlocked(ver)
+    require_settled(dandiset)
     return ver
 
 
-def _attach(s: Session, ver: Version, asset: Asset, blob: AssetBlob) -> None:
-    add_to_tree(s, version_id=ver.id, path=asset.path, asset_pk=asset.id, size=blob.size)
+def _attach(s: Session, ver: Version, asset: Asset, content: Content) -> None:
+    if asset.blob is not None and asset.blob.embargoed:
+        dandiset = s.get(Dandiset, ver.dandiset_id)
+        if dandiset is not None and not visibility.is_embargoed(dandiset):
+            # An open dandiset publishes the bytes: the blob is embargoed no more (as on
+            # DANDI); only a caller who may use the blob gets this far (_load_blob).
+            asset.blob.embargoed = False
+            asset.blob.modified = utcnow()
+    add_to_tree(s, version_id=ver.id, path=asset.path, asset_pk=asset.id, size=content.size)
     s.add(
         VersionAsset(
             version_id=ver.id, asset_id=asset.id, path=asset.path, path_lower=asset.path.lower()
@@ -271,7 +426,13 @@ def _attach(s: Session, ver: Version, asset: Asset, blob: AssetBlob) -> None:
 
 
 def _detach(s: Session, ver: Version, asset: Asset) -> None:
-    size = asset.blob.size if asset.blob else 0
+    # The size the tree holds for it (a Zarr's changes with each ingest).
+    size = s.scalar(
+        sa.select(AssetPath.aggregate_size).where(
+            AssetPath.version_id == ver.id, AssetPath.path == asset.path
+        )
+    )
+    size = size or 0
     remove_from_tree(s, version_id=ver.id, path=asset.path, size=size)
     s.execute(
         sa.delete(VersionAsset).where(
@@ -281,20 +442,23 @@ def _detach(s: Session, ver: Version, asset: Asset) -> None:
 
 
 def _new_asset(
-    ctx: Context, s: Session, path: str, blob: AssetBlob, metadata: dict[str, Any]
+    ctx: Context, s: Session, path: str, new: _NewContent, metadata: dict[str, Any]
 ) -> Asset:
-    """A new asset row, already validated when its blob's sha256 is known."""
+    """A new asset row, already validated when its content is ready (a blob's sha256 or
+    a Zarr's checksum is known)."""
     now = utcnow()
     asset = Asset(
         asset_id=str(uuid.uuid4()),
         path=path,
-        blob_id=blob.blob_id,
+        blob_id=new.blob.blob_id if new.blob else None,
+        zarr_id=new.zarr.zarr_id if new.zarr else None,
         metadata_=strip_asset_metadata(metadata),
         created=now,
         modified=now,
     )
-    asset.blob = blob
-    validate_new_asset(ctx, asset, blob)
+    asset.blob = new.blob
+    asset.zarr = new.zarr
+    validate_new_asset(ctx, asset, new.content)
     s.add(asset)
     s.flush()
     return asset
@@ -317,9 +481,9 @@ def create_asset(
     md, path = _parse_body(metadata, blob_id, zarr_id)
     with ctx.db.write() as s:
         ver = _writable_draft(s, user, identifier, version)
-        blob = _load_blob(s, str(blob_id))
-        asset = _new_asset(ctx, s, path, blob, md)
-        _attach(s, ver, asset, blob)
+        new = _load_content(s, user, ver, blob_id, zarr_id)
+        asset = _new_asset(ctx, s, path, new, md)
+        _attach(s, ver, asset, new.content)
         mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)
@@ -352,16 +516,17 @@ def update_asset(
     with ctx.db.write() as s:
         ver = _writable_draft(s, user, identifier, version)
         old = _in_version(s, ver, asset_id)
-        blob = _load_blob(s, str(blob_id))
+        new = _load_content(s, user, ver, blob_id, zarr_id)
         if (
-            old.blob_id == blob.blob_id
+            old.blob_id == (new.blob.blob_id if new.blob else None)
+            and old.zarr_id == (new.zarr.zarr_id if new.zarr else None)
             and old.path == path
             and strip_asset_metadata(old.metadata_) == strip_asset_metadata(md)
         ):
             return _fetch(s, old.id)
         _detach(s, ver, old)
-        asset = _new_asset(ctx, s, path, blob, md)
-        _attach(s, ver, asset, blob)
+        asset = _new_asset(ctx, s, path, new, md)
+        _attach(s, ver, asset, new.content)
         mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)
@@ -400,6 +565,7 @@ class PathEntry:
     aggregate_size: int
     asset_id: str | None
     blob_key: str | None
+    zarr_id: str | None = None
 
 
 def list_paths(
@@ -413,7 +579,7 @@ def list_paths(
     limit: int,
 ) -> tuple[int, list[PathEntry]]:
     """Direct children of a folder (``""`` is the root), folders and files alike."""
-    folder = path_prefix.strip("/")
+    folder = normalize_path(path_prefix.strip("/"))
     with ctx.db.read() as s:
         _, ver = _resolve(s, user, identifier, version)
         node = s.execute(
@@ -430,6 +596,7 @@ def list_paths(
                 AssetPath.aggregate_size,
                 Asset.asset_id,
                 AssetBlob.key,
+                Asset.zarr_id,
             )
             .outerjoin(Asset, Asset.id == AssetPath.asset_id)
             .outerjoin(AssetBlob, AssetBlob.blob_id == Asset.blob_id)
@@ -437,4 +604,4 @@ def list_paths(
         )
         total = s.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
         rows = s.execute(q.order_by(AssetPath.path).offset(offset).limit(limit)).all()
-    return total, [PathEntry(r[0], ver.id, r[1], r[2], r[3], r[4]) for r in rows]
+    return total, [PathEntry(r[0], ver.id, r[1], r[2], r[3], r[4], r[5]) for r in rows]

@@ -8,9 +8,19 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from neuropil.db.models import ApiToken, Dandiset, User, UserStatus
+from neuropil.db.models import ApiToken, Dandiset, Upload, User, UserStatus
 from neuropil.errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
 from neuropil.services.context import Context
+
+#: The 401 for a key this archive does not know. It starts as DANDI's does; the rest says
+#: where keys come from, since the usual cause is a key made for another archive (or by
+#: `neuropil users add` on another data directory than the server's).
+UNKNOWN_TOKEN = (
+    "Invalid token. This archive knows no such API key: a key is valid only on the archive "
+    "that made it. Get yours on this archive's website (your account page, /account), or ask "
+    "its admin to run `neuropil users add NAME` on the server (it uses the data directory of "
+    "the running `neuropil serve`, or --data DIR)."
+)
 
 
 def hash_token(key: str) -> str:
@@ -22,7 +32,7 @@ def user_for_token(ctx: Context, key: str) -> User:
     with ctx.db.read() as s:
         user = s.scalar(sa.select(User).join(ApiToken).where(ApiToken.key_hash == hash_token(key)))
     if user is None:
-        raise NotAuthenticated("Invalid token.")
+        raise NotAuthenticated(UNKNOWN_TOKEN)
     return user
 
 
@@ -87,6 +97,8 @@ def require_user(user: User | None) -> User:
 def require_approved(user: User | None) -> User:
     """Unsafe methods need an approved user: anonymous 401, others 403."""
     user = require_user(user)
+    if user.is_review_link:
+        raise PermissionDenied("A review link gives read access only.")
     if not user.is_approved:
         raise PermissionDenied("Your account is not approved yet; ask an administrator.")
     return user
@@ -105,11 +117,13 @@ def require_owner(user: User | None, dandiset: Dandiset) -> User:
     return user
 
 
-def require_visible(user: User | None, dandiset: Dandiset) -> None:
-    """Embargoed dandisets are readable by owners only (anonymous 401, others 403)."""
-    if dandiset.embargo_status.value == "OPEN":
-        return
-    if user is None:
-        raise NotAuthenticated("This dandiset is embargoed; authenticate as an owner.")
-    if not is_owner(user, dandiset):
-        raise PermissionDenied("This dandiset is embargoed; only its owners may read it.")
+def require_uploader(user: User | None, upload: Upload) -> User:
+    """An upload is completed, validated and resumed by the user who started it (or an
+    admin): another owner of the dandiset would be finishing bytes they never sent."""
+    user = require_approved(user)
+    if upload.user_id != user.id and not user.is_admin:
+        raise PermissionDenied(
+            "This upload was started by another user; only they (or an administrator) may "
+            "complete, validate or resume it. Start your own upload instead."
+        )
+    return user

@@ -14,18 +14,21 @@ from neuropil.core.digests import (
     parse_etag,
     parse_sha256,
 )
-from neuropil.db.models import AssetBlob
+from neuropil.db.models import AssetBlob, User
 from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, NotFound
 from neuropil.jobs.worker import PermanentJobError
+from neuropil.services import visibility
 from neuropil.services.context import Context
 from neuropil.services.indexes import request_index
-from neuropil.services.validate import request_asset_validation
+from neuropil.services.validity import request_asset_validation
 
 log = logging.getLogger(__name__)
 
 
-def blob_by_digest(ctx: Context, *, body: object) -> AssetBlob:
+def blob_by_digest(ctx: Context, *, user: User | None, body: object) -> AssetBlob:
+    """The blob with a digest; an embargoed blob only for callers who may see it (others
+    get the 404 of a missing blob, as for every embargoed object)."""
     if not isinstance(body, dict):
         raise BadRequest("Expected a JSON object {'algorithm': ..., 'value': ...}.")
     algorithm, value = body.get("algorithm"), body.get("value")
@@ -39,8 +42,8 @@ def blob_by_digest(ctx: Context, *, body: object) -> AssetBlob:
                 f"Unsupported algorithm {algorithm!r}; "
                 f"use {ETAG_ALGORITHM!r} or {SHA256_ALGORITHM!r}."
             )
-    if blob is None:
-        raise NotFound("Not found.")
+        if blob is None or not visibility.blob_readable(s, user, blob):
+            raise NotFound("Not found.")
     return blob
 
 

@@ -14,17 +14,17 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from neuropil.core.ids import DRAFT
+from neuropil.core.paths import normalize_path
 from neuropil.db.models import (
     Asset,
     AssetPath,
     Dandiset,
-    EmbargoStatus,
     User,
     UserStatus,
     Version,
 )
 from neuropil.errors import NotFound
-from neuropil.services import auth
+from neuropil.services import visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
 from neuropil.services.versions import get_version_row
@@ -69,10 +69,10 @@ def folder(
     limit: int = 100,
 ) -> Folder:
     """One page of a folder's children, folders first, then files, each by name."""
-    location = path.strip("/")
+    location = normalize_path(path.strip("/"))
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         ver = get_version_row(s, dandiset, version)
         node = s.execute(
             sa.select(
@@ -105,11 +105,11 @@ def is_file(ctx: Context, *, user: User | None, identifier: str, version: str, p
     """Whether ``path`` names a file (not a folder) in that version."""
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         ver = get_version_row(s, dandiset, version)
         found = s.scalar(
             sa.select(AssetPath.asset_id).where(
-                AssetPath.version_id == ver.id, AssetPath.path == path.strip("/")
+                AssetPath.version_id == ver.id, AssetPath.path == normalize_path(path.strip("/"))
             )
         )
     return found is not None
@@ -125,10 +125,10 @@ class ArchiveStats:
 
 
 def archive_stats(ctx: Context) -> ArchiveStats:
-    """Counts for the home page: open dandisets, those with a published version, the files
-    and bytes of their drafts, approved users."""
+    """Counts for the home page: dandisets anyone can read, those with a published version,
+    the files and bytes of their drafts, approved users."""
     with ctx.db.read() as s:
-        open_ids = sa.select(Dandiset.id).where(Dandiset.embargo_status == EmbargoStatus.OPEN)
+        open_ids = sa.select(Dandiset.id).where(visibility.readable(None))
         dandisets = s.scalar(sa.select(sa.func.count()).select_from(open_ids.subquery())) or 0
         published = (
             s.scalar(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from neuropil.config import Settings
 from neuropil.core.signing import UrlSigner
 from neuropil.db.engine import Database
-from neuropil.jobs.queue import JobQueue
+from neuropil.jobs.protocol import JobQueue
+from neuropil.jobs.queue import TableQueue
 from neuropil.storage import BlobStore, LocalBlobStore, MemoryBlobStore
 
-#: Job kinds run only when nothing else is runnable (``neuropil.services.indexes.JOB``):
-#: an index build can take seconds, a draft's validation must not wait behind a queue of them.
-LOW_PRIORITY_JOBS = frozenset({"blob.index"})
+#: Job kinds run only when nothing else is runnable (``neuropil.services.indexes.JOB``,
+#: ``neuropil.services.gc.JOB``): an index build or a collection can take seconds, a draft's
+#: validation must not wait behind them.
+LOW_PRIORITY_JOBS = frozenset({"blob.index", "gc.collect"})
 
 
 @dataclass
@@ -25,11 +28,37 @@ class Context:
 
 
 def make_store(settings: Settings) -> BlobStore:
+    """The blob store the settings name: ``NEUROPIL_STORAGE_URL``, else ``NEUROPIL_STORAGE``."""
+    if settings.storage_url is not None:
+        # boto3 is an optional extra (neuropil[s3]): imported only when S3 is configured.
+        try:
+            from neuropil.storage.s3 import S3BlobStore
+        except ImportError as exc:
+            raise ValueError(
+                f"NEUROPIL_STORAGE_URL={settings.storage_url!r} needs boto3: "
+                "pip install 'neuropil[s3]'"
+            ) from exc
+        return S3BlobStore.from_url(settings.storage_url)
     if settings.storage == "local":
         return LocalBlobStore(settings.blob_root)
     if settings.storage == "memory":
         return MemoryBlobStore()
     raise ValueError(f"unknown storage backend {settings.storage!r} (use 'local' or 'memory')")
+
+
+def make_queue(settings: Settings, db: Database) -> JobQueue:
+    """The job engine the settings name (``NEUROPIL_JOBS``)."""
+    lease = timedelta(seconds=settings.job_lease)
+    if settings.jobs == "procrastinate":
+        # procrastinate is an optional extra (neuropil[jobs]): imported only when configured.
+        try:
+            from neuropil.jobs.procrastinate_queue import ProcrastinateQueue
+        except ImportError as exc:
+            raise ValueError(
+                "NEUROPIL_JOBS=procrastinate needs procrastinate: pip install 'neuropil[jobs]'"
+            ) from exc
+        return ProcrastinateQueue(db, low_priority=LOW_PRIORITY_JOBS, lease=lease)
+    return TableQueue(db, low_priority=LOW_PRIORITY_JOBS, lease=lease)
 
 
 def make_context(settings: Settings) -> Context:
@@ -40,5 +69,5 @@ def make_context(settings: Settings) -> Context:
         db=db,
         store=make_store(settings),
         signer=UrlSigner(settings.signing_secret()),
-        jobs=JobQueue(db, low_priority=LOW_PRIORITY_JOBS),
+        jobs=make_queue(settings, db),
     )

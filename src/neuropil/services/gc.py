@@ -1,4 +1,5 @@
-"""Garbage collection: abandoned uploads, orphaned objects and unreferenced blobs.
+"""Garbage collection: abandoned uploads, orphaned objects and unreferenced blobs, and the
+Zarr bytes no row reaches (:mod:`neuropil.services.zarr.garbage`).
 
 Safe to run at any time, from ``neuropil gc`` or periodically in the server: it only
 removes what no database row can reach and what is older than a grace period, so work in
@@ -15,9 +16,9 @@ import sqlalchemy as sa
 
 from neuropil.db.models import Asset, AssetBlob, Upload, VersionAsset
 from neuropil.db.types import utcnow
-from neuropil.services import indexes
+from neuropil.services import indexes, tables
 from neuropil.services.context import Context
-from neuropil.storage import LocalBlobStore
+from neuropil.services.zarr import garbage as zarr_garbage
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(hours=1)
 #: Blobs no asset uses and assets no version holds are kept this long (DANDI: 7 days).
 RETENTION = timedelta(days=7)
+#: The periodic collection is a job, so that one process of many runs it
+#: (:func:`schedule`, run by :class:`neuropil.server.background.Background`).
+JOB = "gc.collect"
 
 
 @dataclass
@@ -38,6 +42,12 @@ class GcReport:
     temporaries: int = 0
     #: Orphan index objects (``indexes/``); those of collected blobs count with the blobs.
     indexes: int = 0
+    #: Kept tables of versions that no longer exist (``tables/``).
+    tables: int = 0
+    #: Files of live Zarrs whose row is gone (``zarr/``).
+    zarr_files: int = 0
+    #: Snapshot objects no sealed snapshot names (``zarr-snapshots/``).
+    zarr_snapshot_objects: int = 0
     jobs: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -50,6 +60,9 @@ class GcReport:
             + self.assets
             + self.temporaries
             + self.indexes
+            + self.tables
+            + self.zarr_files
+            + self.zarr_snapshot_objects
         )
 
 
@@ -67,10 +80,22 @@ def collect(
     _orphan_assets(ctx, report, now - retention)
     _unreferenced_blobs(ctx, report, now - retention)
     _orphan_storage(ctx, report, now - grace)
-    if isinstance(ctx.store, LocalBlobStore):
-        report.temporaries = ctx.store.sweep_temporaries(now - grace)
+    report.tables = tables.collect_orphans(ctx, now - grace)
+    report.zarr_files = zarr_garbage.orphan_live_files(ctx, now - grace)
+    report.zarr_snapshot_objects = zarr_garbage.unreferenced_snapshot_objects(ctx, now - grace)
+    report.temporaries = ctx.store.sweep_temporaries(now - grace)
     report.jobs = ctx.jobs.purge_finished(timedelta(days=7))
     return report
+
+
+def schedule(ctx: Context, every: float) -> None:
+    """Queue the next periodic collection ``every`` seconds from now, unless one is queued.
+
+    Every process that runs jobs calls this now and then; the dedup key keeps one
+    collection queued, and ``max_delay`` keeps later calls from pushing it back.
+    """
+    with ctx.db.write() as s:
+        ctx.jobs.enqueue(s, JOB, {}, dedup_key=JOB, delay=every, max_delay=every)
 
 
 def _expired_uploads(ctx: Context, report: GcReport, cutoff: object) -> None:

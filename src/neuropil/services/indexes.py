@@ -25,20 +25,20 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from neuropil import __version__
-from neuropil.db.models import AssetBlob, Job, JobState
+from neuropil._version import __version__
+from neuropil.db.models import AssetBlob
 from neuropil.db.types import utcnow
 from neuropil.errors import CorruptHdf5, InvalidHdf5, NeuropilError, NotFound, NotHdf5
 from neuropil.jobs.worker import PermanentJobError
 from neuropil.services.blob_file import BlobFile, StoreReadError
 from neuropil.services.context import Context
-from neuropil.services.metadata import BlobLike
-from neuropil.storage import BlobStore, LocalBlobStore
+from neuropil.services.urls import Urls
+from neuropil.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +206,13 @@ def _build(store: BlobStore, blob: AssetBlob) -> tuple[bytes, str, int]:
     from neuropil.index import build_index, dumps_index
 
     name = f"blob {blob.blob_id}"
+    path = store.local_path(blob.key)  # h5py opens a local file itself, without ranged reads
     source: BinaryIO | Path
     remote: BlobFile | None = None
-    if isinstance(store, LocalBlobStore):
-        source = store.local_path(blob.key)
-        if not source.is_file():
+    if path is not None:
+        if not path.is_file():
             raise PermanentJobError(f"the bytes of {name} are missing")
+        source = path
     else:
         if store.stat(blob.key) is None:
             raise PermanentJobError(f"the bytes of blob {blob.blob_id} are missing")
@@ -247,7 +248,27 @@ class ServedIndex:
     etag: str  # without quotes
 
 
-def served_index(ctx: Context, blob: BlobLike, *, blob_id: str, blob_url: str) -> ServedIndex:
+class Tagged(Protocol):
+    """What serving needs of a blob: the ETag its index was built for."""
+
+    @property
+    def etag(self) -> str: ...
+
+
+def blob_index_url(urls: Urls, blob_id: str) -> str:
+    """The endpoint serving a blob's index by the blob alone (``/api/blobs/{id}/index/``):
+    what a blob URL's ``Link`` header names, since the bytes know no asset."""
+    return f"{urls.api}/blobs/{blob_id}/index/"
+
+
+def advertised_blob_index(ctx: Context, urls: Urls, blob_id: str) -> str | None:
+    """The URL a blob's answers advertise as its index: only once the index is built (the
+    blob may be of any kind; a status object says whether it is indexed)."""
+    status = read_status(ctx.store, blob_id)
+    return blob_index_url(urls, blob_id) if status is not None and status.state == BUILT else None
+
+
+def served_index(ctx: Context, blob: Tagged, *, blob_id: str, blob_url: str) -> ServedIndex:
     """The blob's index with its URL template set to ``blob_url``.
 
     Raises :class:`IndexPending` while it is being built and :class:`NoIndex` when there
@@ -277,16 +298,7 @@ def _settle(ctx: Context, blob_id: str, blob_etag: str) -> IndexStatus:
     with ctx.db.read() as s:
         hashed = s.scalar(sa.select(AssetBlob.sha256).where(AssetBlob.blob_id == blob_id))
         queued = ctx.jobs.is_queued(s, key)
-        gave_up = (
-            None
-            if queued
-            else s.scalar(
-                sa.select(Job.last_error)
-                .where(Job.dedup_key == key, Job.state == JobState.FAILED)
-                .order_by(Job.id.desc())
-                .limit(1)
-            )
-        )
+        gave_up = None if queued else ctx.jobs.gave_up(s, key)
     if not hashed:
         raise IndexPending(
             "The file is still being checked (sha256); its index is built right after. "

@@ -15,7 +15,7 @@ import yaml
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import User
 from neuropil.errors import NotFound
-from neuropil.services import auth
+from neuropil.services import visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
 from neuropil.storage import BlobStore, ObjectInfo
@@ -93,7 +93,7 @@ def find(
         raise NotFound(f"No manifest {name!r}; manifests are {', '.join(MANIFESTS)}.")
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
     if version == DRAFT:
         raise NotFound("Manifests are written when a version is published; a draft has none.")
     key = manifest_key(dandiset.identifier, version, name)

@@ -7,16 +7,18 @@ from the row and the URLs the client reached (so the archive works behind any pr
 from __future__ import annotations
 
 import copy
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from dandischema.consts import DANDI_SCHEMA_VERSION
 
 from neuropil._version import __version__
-from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import Dandiset, User, Version
+from neuropil.services.content import BlobLike, ZarrLike, content_of
+from neuropil.services.embargo import access_requirements, asset_access
 from neuropil.services.urls import Urls
 
 SCHEMA_VERSION = DANDI_SCHEMA_VERSION
@@ -135,17 +137,6 @@ def strip_asset_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return md
 
 
-class BlobLike(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def etag(self) -> str: ...
-    @property
-    def sha256(self) -> str | None: ...
-    @property
-    def size(self) -> int: ...
-
-
 class AssetLike(Protocol):
     @property
     def asset_id(self) -> str: ...
@@ -155,44 +146,63 @@ class AssetLike(Protocol):
     def metadata_(self) -> dict[str, Any]: ...
     @property
     def blob(self) -> BlobLike | None: ...
+    @property
+    def zarr(self) -> ZarrLike | None: ...
+    @property
+    def embargoed(self) -> bool:
+        """Its bytes are embargoed (:attr:`neuropil.services.assets.AssetRecord.embargoed`)."""
 
-
-def blob_digest(blob: BlobLike) -> dict[str, str]:
-    digest = {ETAG_ALGORITHM: blob.etag}
-    if blob.sha256:
-        digest[SHA256_ALGORITHM] = blob.sha256
-    return digest
-
-
-def open_access() -> list[dict[str, Any]]:
-    return [{"schemaKey": "AccessRequirements", "status": "dandi:OpenAccess"}]
+    @property
+    def embargoed_until(self) -> date | None:
+        """The end of the embargo of the dandiset holding it, if embargoed."""
 
 
 def asset_metadata(asset: AssetLike, urls: Urls) -> dict[str, Any]:
     """The full metadata of an asset, as every read endpoint returns it."""
-    md = copy.deepcopy(asset.metadata_)
-    blob = asset.blob
+    # A shallow copy is enough: below, only top-level keys are set (no nested value of the
+    # stored document is changed), so ``asset.metadata_`` stays as it was. A deep copy
+    # took a fifth of the CPU of an asset page with metadata.
+    md = dict(asset.metadata_)
+    content = content_of(asset.blob, asset.zarr)
     md["id"] = f"dandiasset:{asset.asset_id}"
-    md["access"] = open_access()
+    md["access"] = [asset_access(asset.embargoed, asset.embargoed_until)]
     md["path"] = asset.path
     md["identifier"] = asset.asset_id
-    if blob is not None:
-        md["contentUrl"] = [urls.asset_download(asset.asset_id), urls.object_url(blob.key)]
-        md["contentSize"] = blob.size
-        md["digest"] = blob_digest(blob)
-        if announces_index(asset.path, md):
-            _add_index_resource(md, urls, asset.asset_id)
+    if content is not None:
+        md["contentUrl"] = content.content_urls(urls, asset.asset_id)
+        md["contentSize"] = content.size
+        md["digest"] = content.digest()
+        implied = content.encoding_format()
+        if implied:
+            md["encodingFormat"] = implied
+        if content.indexable and announces_index(asset.path, md):
+            _add_index_resource(md, urls, asset.asset_id)  # as announced_index_url decides
     md.setdefault("schemaKey", "Asset")
     md.setdefault("schemaVersion", SCHEMA_VERSION)
     md["@context"] = context_url(md["schemaVersion"])
     return md
 
 
+def announced_index_url(asset: AssetLike, urls: Urls) -> str | None:
+    """The asset's index URL if its metadata names one (:func:`asset_metadata` decides the
+    same way): what its responses advertise in a ``Link`` header."""
+    content = content_of(asset.blob, asset.zarr)
+    if content is None or not content.indexable:
+        return None
+    md = asset.metadata_
+    implied = content.encoding_format()
+    if implied:
+        md = {**md, "encodingFormat": implied}
+    return index_url(urls, asset.asset_id) if announces_index(asset.path, md) else None
+
+
 def published_asset_metadata(
     asset: AssetLike, urls: Urls, activity: dict[str, Any]
 ) -> dict[str, Any]:
-    """The full metadata as publishing would make it (what validation checks)."""
+    """The full metadata as publishing would make it (what validation checks). Only an
+    open dandiset is published, so the asset is open by then, whatever it is now."""
     md = asset_metadata(asset, urls)
+    md["access"] = [asset_access(False, None)]
     if "datePublished" not in md:
         md["publishedBy"] = activity
         md["datePublished"] = activity["startDate"]
@@ -211,12 +221,29 @@ def strip_version_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return md
 
 
+#: dandischema's pattern of a person's name: "Last, First".
+PERSON_NAME = re.compile(r"([\w\s\-\.']+),\s+([\w\s\-\.']+)")
+
+
+def citation_name(text: str) -> str:
+    """A person's name as DANDI wants it, "Last, First": kept when it is one already;
+    "First Middle Last" becomes "Last, First Middle"; a single word (a user name such as
+    ``alice``) becomes "Alice, Alice", valid until the person gives their real name."""
+    cleaned = " ".join(re.sub(r"[^\w\s\-\.',]", " ", text).split())
+    last, comma, first = cleaned.partition(",")
+    if comma and last.strip() and first.strip() and "," not in first:
+        return f"{last.strip()}, {first.strip()}"
+    words = cleaned.replace(",", " ").split()
+    if len(words) > 1:
+        return f"{words[-1]}, {' '.join(words[:-1])}"
+    word = words[0].capitalize() if words else "Unknown"
+    return f"{word}, {word}"
+
+
 def default_contributor(user: User) -> dict[str, Any]:
     """DANDI's default contributor: the creator as contact person, "Last, First"."""
-    parts = (user.name or user.username).strip().split()
-    name = f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else (parts[0] if parts else "")
     person: dict[str, Any] = {
-        "name": name,
+        "name": citation_name(user.name or user.username),
         "roleName": ["dcite:ContactPerson"],
         "schemaKey": "Person",
         "affiliation": [],
@@ -237,8 +264,9 @@ def contributors(metadata: dict[str, Any]) -> list[dict[str, Any]]:
 def contact_person(metadata: dict[str, Any]) -> str:
     for c in contributors(metadata):
         roles = c.get("roleName")
+        name = c.get("name")
         if isinstance(roles, list) and "dcite:ContactPerson" in roles:
-            return str(c.get("name", ""))
+            return name if isinstance(name, str) else ""  # a draft may hold name: null
     return ""
 
 
@@ -248,10 +276,10 @@ def citation(
     """DANDI's citation: contributors in citation order, year, name, version, link (the DOI
     when there is one)."""
     authors = "; ".join(
-        str(c.get("name", ""))
+        c["name"]
         for c in contributors(metadata)
         # dandischema defaults includeInCitation to true
-        if c.get("includeInCitation", True) and c.get("name")
+        if c.get("includeInCitation", True) and isinstance(c.get("name"), str) and c["name"]
     )
     lead = f"{authors} " if authors else ""
     doi = metadata.get("doi")
@@ -326,7 +354,8 @@ def version_metadata(
     md["dateCreated"] = isoformat(dandiset.created)
     access = md.get("access") if isinstance(md.get("access"), list) else None
     first = access[0] if access and isinstance(access[0], dict) else {}
-    md["access"] = [{**first, **open_access()[0]}]
+    first = {k: v for k, v in first.items() if k != "embargoedUntil"}  # computed below
+    md["access"] = [{**first, **access_requirements(dandiset)}]
     md["assetsSummary"] = copy.deepcopy(version.assets_summary) or empty_summary()
     if version.doi:
         md["doi"] = version.doi

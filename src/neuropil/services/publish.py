@@ -10,6 +10,10 @@ with ``INSERT ... SELECT`` (no copies, no per-row ORM), copies the folder tree, 
 assets published with their ``publishedBy``/``datePublished``, and seals the version
 (status ``Valid``) — from then on the database triggers of migration 0003 refuse any change.
 The draft becomes ``Published`` until it changes again.
+
+Zarr assets are the exception to "link the draft's assets": each is pinned to an immutable
+snapshot of its Zarr, stored before the transaction and linked in it
+(:mod:`neuropil.services.zarr.snapshots`, ``docs/design/zarr.md``).
 """
 
 from __future__ import annotations
@@ -35,30 +39,24 @@ from neuropil.db.models import (
     Version,
     VersionAsset,
     VersionStatus,
+    ZarrArchive,
 )
 from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, Conflict, Locked, MethodNotAllowed
-from neuropil.services import auth, manifests, schema
+from neuropil.services import auth, manifests, schema, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
+from neuropil.services.draft_jobs import PUBLISH_JOB, publish_key
 from neuropil.services.metadata import published_asset_metadata
 from neuropil.services.urls import Urls
-from neuropil.services.validate import (
-    AssetView,
-    publishable_metadata,
-    unpublishable_assets,
-)
+from neuropil.services.validity import publishable_metadata, unpublishable_assets
 from neuropil.services.versions import get_version_row
+from neuropil.services.zarr import snapshots as zarr_snapshots
 
 log = logging.getLogger(__name__)
 
-PUBLISH_JOB = "version.publish"
 MAX_RELEASE_NOTES = 5000
 NOT_VALID = "Dandiset metadata or asset metadata is not valid"
-
-
-def publish_key(draft_id: int) -> str:
-    return f"{PUBLISH_JOB}:{draft_id}"
 
 
 def parse_release_notes(value: object) -> str:
@@ -115,7 +113,7 @@ def request_publish(
     notes = parse_release_notes(release_notes)
     with ctx.db.write() as s:
         dandiset = get_dandiset_row(s, identifier, lock=True)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         owner = auth.require_owner(user, dandiset)
         if dandiset.embargo_status != EmbargoStatus.OPEN:
             raise BadRequest("Operation only allowed on OPEN dandisets")
@@ -151,17 +149,18 @@ def _plan(ctx: Context, version_id: int) -> _Plan | None:
         dandiset = s.get(Dandiset, draft.dandiset_id)
         assert dandiset is not None
         assets = s.execute(
-            sa.select(Asset.asset_id, Asset.path, Asset.metadata_, AssetBlob)
+            sa.select(Asset.asset_id, Asset.path, Asset.metadata_, AssetBlob, ZarrArchive)
             .join(VersionAsset, VersionAsset.asset_id == Asset.id)
             .outerjoin(AssetBlob, AssetBlob.blob_id == Asset.blob_id)
+            .outerjoin(ZarrArchive, ZarrArchive.zarr_id == Asset.zarr_id)
             .where(VersionAsset.version_id == draft.id)
             .order_by(VersionAsset.path)
         ).all()
         taken = set(s.scalars(sa.select(Version.version).where(Version.dandiset_id == dandiset.id)))
     # Every asset of a publishable draft is valid: the summary covers them all.
     summary = schema.assets_summary(
-        {**md, "path": path, "contentSize": blob.size if blob else 0}
-        for _, path, md, blob in assets
+        {**md, "path": path, "contentSize": (blob or zarr).size if blob or zarr else 0}
+        for _, path, md, blob, zarr in assets
     )
     return _Plan(draft, dandiset, summary, list(assets), taken)
 
@@ -181,7 +180,7 @@ def run_publish(ctx: Context, *, version_id: int, user_id: int, base_url: str) -
         return None
     now = utcnow()
     name = next_version(plan.taken, now)
-    urls = Urls(base_url.rstrip("/"), ctx.store)
+    urls = Urls(base_url.rstrip("/"), ctx.store, ctx.settings.blob_base_url)
     row, full = publishable_metadata(
         ctx, plan.draft, plan.dandiset, urls, now=now, version=name, summary=plan.summary
     )
@@ -190,9 +189,14 @@ def run_publish(ctx: Context, *, version_id: int, user_id: int, base_url: str) -
         _abandon(ctx, version_id, errors)
         return None
     activity = row.metadata_["publishedBy"]
+    try:  # Zarrs: snapshots (their bytes stored now, their rows in the transaction below)
+        pins = zarr_snapshots.pin(ctx, [(a, z) for a, _, _, _, z in plan.assets if z])
+    except zarr_snapshots.ZarrChanged as exc:
+        _abandon(ctx, version_id, [{"field": "", "message": str(exc)}])
+        return None
     asset_mds = [
-        published_asset_metadata(AssetView(a, p, md, blob), urls, activity)
-        for a, p, md, blob in plan.assets
+        published_asset_metadata(pins.view(a, p, md, blob), urls, activity)
+        for a, p, md, blob, _ in plan.assets
     ]
     manifests.write(ctx.store, plan.dandiset.identifier, name, full, asset_mds)
     patch = {"publishedBy": activity, "datePublished": activity["startDate"]}
@@ -203,6 +207,7 @@ def run_publish(ctx: Context, *, version_id: int, user_id: int, base_url: str) -
         s.add(row)
         s.flush()
         _link(s, draft.id, row.id, patch, postgres=not ctx.db.is_sqlite)
+        zarr_snapshots.link(s, pins, row.id, patch)
         row.status = VersionStatus.VALID  # seals the version: the triggers guard it now
         draft.status = VersionStatus.PUBLISHED
         draft.validation_errors = []
@@ -246,7 +251,8 @@ def _link(s: Session, draft_id: int, new_id: int, patch: dict[str, Any], *, post
     members = sa.select(va.c.asset_id).where(va.c.version_id == draft_id)
     s.execute(
         sa.update(Asset)
-        .where(Asset.id.in_(members), Asset.published.is_(False))
+        # Zarr assets stay the draft's: the version gets snapshots (zarr_snapshots.link).
+        .where(Asset.id.in_(members), Asset.published.is_(False), Asset.zarr_id.is_(None))
         .values(published=True, metadata_=metadata),
         execution_options={"synchronize_session": False},
     )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from neuropil.core.digests import parts_for_size
 from neuropil.db.models import AssetBlob, Upload
 from neuropil.errors import BadRequest, NotFound, PermissionDenied
+from neuropil.services import visibility
 from neuropil.services.context import Context
 from neuropil.services.uploads import S3_NS
 from neuropil.storage import PartInfo
@@ -140,15 +141,26 @@ class ServedObject:
     size: int
     etag: str
     modified: datetime
+    blob_id: str = ""
 
 
-def visible_object(ctx: Context, key: str) -> ServedObject:
-    """An object that clients may read: a registered blob (uploads in flight stay hidden)."""
+#: Built once: every blob GET asks it (building it cost more than running it).
+_BLOB_BY_KEY = sa.select(AssetBlob).where(AssetBlob.key == sa.bindparam("key"))
+
+
+def visible_object(ctx: Context, key: str, params: Mapping[str, str] | None = None) -> ServedObject:
+    """An object that clients may read: a registered blob (uploads in flight stay hidden).
+    An embargoed blob only through a signed URL (``params``, the URL's query: the download
+    endpoint hands them out); without them, it is "not found"."""
     with ctx.db.read() as s:
-        blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.key == key))
-    if blob is None or blob.embargoed:
+        blob = s.scalar(_BLOB_BY_KEY, {"key": key})
+    if blob is None:
+        raise NotFound("Not found.")
+    if not visibility.publicly_readable(blob) and ctx.signer.verify(
+        "GET", f"/store/{key}", params or {}
+    ):
         raise NotFound("Not found.")
     info = ctx.store.stat(key)
     if info is None:
         raise NotFound("The blob's bytes are missing from storage; tell the archive's admins.")
-    return ServedObject(key, info.size, blob.etag, blob.created)
+    return ServedObject(key, info.size, blob.etag, blob.created, blob.blob_id)

@@ -97,3 +97,27 @@ def remove_from_tree(s: Session, *, version_id: int, path: str, size: int) -> No
             AssetPath.aggregate_files <= 0,
         )
     )
+
+
+def resize_in_tree(s: Session, *, version_id: int, path: str, size: int) -> None:
+    """Set the size of the file at ``path`` (a Zarr after an ingest) and move every
+    enclosing folder's aggregate by the difference."""
+    old = s.scalar(
+        sa.select(AssetPath.aggregate_size).where(
+            AssetPath.version_id == version_id,
+            AssetPath.path == path,
+            AssetPath.asset_id.is_not(None),
+        )
+    )
+    if old is None or old == size:
+        return
+    s.execute(
+        sa.update(AssetPath)
+        .where(AssetPath.version_id == version_id, AssetPath.path.in_(["", *parent_folders(path)]))
+        .values(aggregate_size=AssetPath.aggregate_size + (size - old))
+    )
+    s.execute(
+        sa.update(AssetPath)
+        .where(AssetPath.version_id == version_id, AssetPath.path == path)
+        .values(aggregate_size=size)
+    )

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from neuropil.core.digests import parse_etag, parts_for_size
 from neuropil.db.models import Upload, User
-from neuropil.errors import BadRequest, NotFound, PermissionDenied
-from neuropil.services import auth
+from neuropil.errors import BadRequest, NotFound
+from neuropil.services import auth, blob_urls, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
-from neuropil.services.uploads import _part_url, get_upload
+from neuropil.services.uploads import get_upload
 from neuropil.services.urls import Urls
 
 
@@ -72,7 +72,7 @@ def list_resumable(
     etag = parse_etag(etag)
     with ctx.db.read() as s:
         row = get_dandiset_row(s, dandiset)
-        auth.require_visible(user, row)
+        visibility.require_readable(s, user, row)
         auth.require_owner(user, row)
         uploads = s.scalars(
             sa.select(Upload)
@@ -88,11 +88,9 @@ def upload_status(ctx: Context, *, user: User | None, upload_id: str, urls: Urls
     upload = get_upload(ctx, upload_id)
     with ctx.db.read() as s:
         row = get_dandiset_row(s, f"{upload.dandiset_id:06d}")
-        auth.require_visible(user, row)
+        visibility.require_readable(s, user, row)
         auth.require_owner(user, row)
-    if upload.user_id != user.id and not user.is_admin:
-        # Another owner's upload: the bytes would be theirs to finish, not the caller's.
-        raise PermissionDenied("This upload was started by another user.")
+    auth.require_uploader(user, upload)  # another owner's bytes are theirs to finish
     try:
         arrived = {p.part_number: p for p in ctx.store.list_parts(upload.key, upload.multipart_id)}
     except KeyError as exc:
@@ -107,7 +105,13 @@ def upload_status(ctx: Context, *, user: User | None, upload_id: str, urls: Urls
             PartStatus(
                 part.number,
                 part.size,
-                _part_url(ctx, urls, upload, part),
+                blob_urls.part_upload_url(
+                    ctx,
+                    urls,
+                    key=upload.key,
+                    multipart_id=upload.multipart_id,
+                    part_number=part.number,
+                ),
                 done,
                 got.etag.strip('"') if done and got is not None else None,
             )

@@ -2,7 +2,8 @@
 
 With a store that serves clients itself (S3) the part and complete URLs point at the store.
 Otherwise they point at neuropil's ``/store/`` endpoints, signed like presigned URLs; the
-functions in :mod:`neuropil.services.store_endpoints` answer them.
+functions in :mod:`neuropil.services.store_endpoints` answer them. The choice is
+:mod:`neuropil.services.blob_urls`'s.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from neuropil.core.digests import ETAG_ALGORITHM, Part, parse_etag, parts_for_size
-from neuropil.db.models import AssetBlob, Upload, User
+from neuropil.core.digests import ETAG_ALGORITHM, parse_etag, parts_for_size
+from neuropil.db.models import AssetBlob, BlobClaim, Upload, User
 from neuropil.errors import BadRequest, BlobExists, NotFound
-from neuropil.services import auth
+from neuropil.services import auth, blob_urls, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
+from neuropil.services.embargo import require_settled
 from neuropil.services.urls import Urls
-from neuropil.storage import PresigningBlobStore, blob_key
+from neuropil.storage import blob_key
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -31,29 +34,6 @@ class PartUrl:
     part_number: int
     size: int
     upload_url: str
-
-
-def _part_url(ctx: Context, urls: Urls, upload: Upload, part: Part) -> str:
-    if isinstance(ctx.store, PresigningBlobStore):
-        return ctx.store.presign_part(
-            upload.key, upload.multipart_id, part.number, ctx.settings.presign_expiry
-        )
-    params = {"uploadId": upload.multipart_id, "partNumber": str(part.number)}
-    path = f"/store/{upload.key}"
-    return f"{urls.local_object(upload.key)}?" + ctx.signer.sign(
-        "PUT", path, params, ctx.settings.presign_expiry
-    )
-
-
-def _complete_url(ctx: Context, urls: Urls, upload: Upload) -> str:
-    if isinstance(ctx.store, PresigningBlobStore):
-        return ctx.store.presign_complete(
-            upload.key, upload.multipart_id, ctx.settings.presign_expiry
-        )
-    path = f"/store/{upload.key}"
-    return f"{urls.local_object(upload.key)}?" + ctx.signer.sign(
-        "POST", path, {"uploadId": upload.multipart_id}, ctx.settings.presign_expiry
-    )
 
 
 def _parse_initialize(body: dict[str, Any]) -> tuple[int, str, str]:
@@ -83,18 +63,24 @@ def _parse_initialize(body: dict[str, Any]) -> tuple[int, str, str]:
 def initialize_upload(
     ctx: Context, *, user: User | None, body: object, urls: Urls
 ) -> tuple[str, list[PartUrl]]:
-    """Start an upload; a blob with the same etag anywhere in the archive is a 409."""
+    """Start an upload; a blob with the same etag that the caller may see is a 409.
+
+    An embargoed blob the caller may not see is never answered with 409 (that would tell
+    them it exists): they upload the bytes, and :func:`validate_upload` gives them the
+    existing blob with a claim on it for their dandiset (``docs/design/embargo.md``)."""
     user = auth.require_approved(user)
     if not isinstance(body, dict):
         raise BadRequest("Expected a JSON object with contentSize, digest and dandiset.")
     size, etag, identifier = _parse_initialize(body)
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         auth.require_owner(user, dandiset)
-        existing = s.scalar(sa.select(AssetBlob.blob_id).where(AssetBlob.etag == etag))
-    if existing is not None:
-        raise BlobExists(existing)
+        require_settled(dandiset)
+        existing = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == etag))
+        if existing is not None and visibility.blob_readable(s, user, existing):
+            raise BlobExists(existing.blob_id)
+        embargoed = visibility.is_embargoed(dandiset)
     upload_id = str(uuid.uuid4())
     key = blob_key(upload_id)
     layout = parts_for_size(size)
@@ -109,9 +95,19 @@ def initialize_upload(
             multipart_id=multipart_id,
             etag=etag,
             size=size,
+            embargoed=embargoed,
         )
         s.add(upload)
-    parts = [PartUrl(p.number, p.size, _part_url(ctx, urls, upload, p)) for p in layout]
+    parts = [
+        PartUrl(
+            p.number,
+            p.size,
+            blob_urls.part_upload_url(
+                ctx, urls, key=key, multipart_id=multipart_id, part_number=p.number
+            ),
+        )
+        for p in layout
+    ]
     return upload_id, parts
 
 
@@ -170,14 +166,19 @@ def complete_upload(
     """Hand out the URL and XML body that assemble the parts (as S3's presigned POST)."""
     auth.require_approved(user)
     upload = get_upload(ctx, upload_id)
+    auth.require_uploader(user, upload)
     parts = _check_parts(upload, body.get("parts") if isinstance(body, dict) else None)
-    return {"complete_url": _complete_url(ctx, urls, upload), "body": complete_body(parts)}
+    url = blob_urls.complete_upload_url(
+        ctx, urls, key=upload.key, multipart_id=upload.multipart_id, part_count=len(parts)
+    )
+    return {"complete_url": url, "body": complete_body(parts)}
 
 
 def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> AssetBlob:
     """Check the assembled object and register it as a blob (deduplicated by etag)."""
     auth.require_approved(user)
     upload = get_upload(ctx, upload_id)
+    auth.require_uploader(user, upload)
     info = ctx.store.stat(upload.key)
     if info is None:
         raise BadRequest("The upload is not complete: the object does not exist yet.")
@@ -197,13 +198,20 @@ def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> Asset
     try:
         with ctx.db.write() as s:
             blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
-            if blob is not None:  # an identical upload finished first: keep one copy
+            if blob is not None:  # an identical blob exists: keep one copy
                 duplicate = True
+                _claim(s, blob, upload)
             else:
                 blob = AssetBlob(
-                    blob_id=upload.upload_id, key=upload.key, etag=upload.etag, size=upload.size
+                    blob_id=upload.upload_id,
+                    key=upload.key,
+                    etag=upload.etag,
+                    size=upload.size,
+                    embargoed=upload.embargoed,
                 )
                 s.add(blob)
+                s.flush()
+                _claim(s, blob, upload)
                 ctx.jobs.enqueue(
                     s, "blob.sha256", {"blob_id": blob.blob_id}, dedup_key=f"sha256:{blob.blob_id}"
                 )
@@ -215,11 +223,22 @@ def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> Asset
             blob = s.scalar(sa.select(AssetBlob).where(AssetBlob.etag == upload.etag))
             if blob is None:
                 raise
+            _claim(s, blob, upload)
             s.execute(sa.delete(Upload).where(Upload.upload_id == upload.upload_id))
         duplicate = True
     if duplicate:
         ctx.store.delete(upload.key)
     return blob
+
+
+def _claim(s: Session, blob: AssetBlob, upload: Upload) -> None:
+    """The uploader sent the bytes of an embargoed blob (new, or one that existed): their
+    dandiset may use it (:func:`neuropil.services.visibility.blob_readable`)."""
+    if not blob.embargoed:
+        return
+    known = s.get(BlobClaim, (blob.blob_id, upload.dandiset_id))
+    if known is None:
+        s.add(BlobClaim(blob_id=blob.blob_id, dandiset_id=upload.dandiset_id))
 
 
 def _discard(ctx: Context, upload: Upload) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from neuropil.core.ids import DRAFT, is_version_name
+from neuropil.core.ids import DRAFT, is_version_name, parse_dandiset_id
 from neuropil.db.models import Dandiset, User, Version, VersionStatus
 from neuropil.db.types import utcnow
 from neuropil.errors import (
@@ -19,7 +19,7 @@ from neuropil.errors import (
     PermissionDenied,
     SchemaErrors,
 )
-from neuropil.services import auth, schema
+from neuropil.services import auth, records, schema, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import (
     MAX_NAME,
@@ -27,10 +27,13 @@ from neuropil.services.dandisets import (
     VersionStats,
     get_dandiset_row,
     load_infos,
+    read_dandiset,
     version_stats,
 )
+from neuropil.services.embargo import require_settled
 from neuropil.services.metadata import strip_version_metadata, version_metadata
-from neuropil.services.validate import (
+from neuropil.services.metadata_limits import check_metadata
+from neuropil.services.validity import (
     asset_validation_errors,
     request_version_validation,
     validation_urls,
@@ -58,16 +61,36 @@ def get_version_row(s: Session, dandiset: Dandiset, version: str, *, lock: bool 
     return row
 
 
+def read_version(
+    s: Session, user: User | None, identifier: str, version: str
+) -> tuple[Dandiset, Version]:
+    """A dandiset and one of its versions for a read, as detached rows (:mod:`.records`):
+    the checks and errors of ``get_dandiset_row``, ``require_readable`` and
+    :func:`get_version_row`, in that order, from one statement (and one for the owners)."""
+    found = records.dandiset_and_version(s, parse_dandiset_id(identifier), version)
+    if found is None:
+        raise NotFound("Not found.")
+    dandiset, row = found
+    visibility.require_readable(s, user, dandiset)
+    if not is_version_name(version):
+        raise NotFound(f"No version {version!r}: versions are 'draft' or '0.YYMMDD.HHMM'.")
+    if row is None:
+        raise NotFound("Not found.")
+    return dandiset, row
+
+
 def get_version(
     ctx: Context, *, user: User | None, identifier: str, version: str, with_errors: bool = False
 ) -> VersionView:
     with ctx.db.read() as s:
-        dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
-        row = get_version_row(s, dandiset, version)
+        dandiset, row = read_version(s, user, identifier, version)
         info = load_infos(s, [dandiset])[0]
-        stats = version_stats(s, [row.id]).get(row.id, VersionStats())
-        errors = asset_validation_errors(s, row.id) if with_errors else []
+        stats = info.stats.get(row.id)  # the draft's and the latest's come with the info
+        if stats is None:
+            stats = version_stats(s, [row.id]).get(row.id, VersionStats())
+        errors = (
+            asset_validation_errors(s, row.id, members=stats.asset_count) if with_errors else []
+        )
         return VersionView(info, row, stats, errors)
 
 
@@ -83,8 +106,8 @@ def list_versions(
     if order not in (None, "", "created", "-created", "modified", "-modified"):
         raise BadRequest(f"Unknown order {order!r}; use created, modified, -created or -modified.")
     with ctx.db.read() as s:
-        dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        dandiset = read_dandiset(s, identifier)
+        visibility.require_readable(s, user, dandiset)
         info = load_infos(s, [dandiset])[0]
         col = Version.modified if order and order.endswith("modified") else Version.created
         q = sa.select(Version).where(Version.dandiset_id == dandiset.id)
@@ -110,21 +133,28 @@ def mark_draft_changed(ctx: Context, s: Session, draft: Version) -> None:
     request_version_validation(ctx, s, draft.id)
 
 
-def _refuse_structural_errors(
+def _refuse_new_structural_errors(
     ctx: Context, row: Version, dandiset: Dandiset, name: str, md: dict[str, Any]
 ) -> None:
-    """Metadata that is wrong, not merely unfinished, is refused with every bad field."""
-    candidate = Version(
-        version=row.version,
-        name=name,
-        metadata_=md,
-        assets_summary=row.assets_summary,
-        doi=row.doi,
-    )
-    full = version_metadata(
-        candidate, dandiset, validation_urls(ctx), instance_name=ctx.settings.instance_name
-    )
-    errors = schema.structural_errors(full)
+    """For ``strict`` saves (the web editor's form): refuse metadata with structural errors
+    the stored draft does not already have, listing every bad field. Errors already stored
+    (written through the API) do not block saving the rest."""
+
+    def errors_of(name: str, md: dict[str, Any]) -> list[dict[str, str]]:
+        candidate = Version(
+            version=row.version,
+            name=name,
+            metadata_=md,
+            assets_summary=row.assets_summary,
+            doi=row.doi,
+        )
+        full = version_metadata(
+            candidate, dandiset, validation_urls(ctx), instance_name=ctx.settings.instance_name
+        )
+        return schema.structural_errors(full)
+
+    known = {(e["field"], e["message"]) for e in errors_of(row.name, row.metadata_)}
+    errors = [e for e in errors_of(name, md) if (e["field"], e["message"]) not in known]
     if errors:
         listed = "; ".join(f"{e['field'] or '(metadata)'}: {e['message']}" for e in errors[:50])
         raise SchemaErrors(
@@ -142,9 +172,19 @@ def update_draft_metadata(
     version: str,
     name: object,
     metadata: object,
+    strict: bool = False,
 ) -> VersionView:
+    """Store a draft's name and metadata (``PUT .../versions/draft/``).
+
+    As on DANDI, a draft may be invalid: any JSON object is stored (computed fields are
+    stripped) and its validation reports what publishing needs (status ``Invalid`` with
+    the errors). Only what would harm the archive is refused: a body that is not an object,
+    an empty or overlong name, oversized or too deeply nested metadata. ``strict`` (the web
+    editor) also refuses new structural errors (:func:`_refuse_new_structural_errors`).
+    """
     if not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object.")
+    check_metadata(metadata)
     if name is None:
         name = metadata.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -153,15 +193,17 @@ def update_draft_metadata(
         raise BadRequest(f"The name is {len(name)} characters long; the maximum is {MAX_NAME}.")
     with ctx.db.write() as s:
         dandiset = get_dandiset_row(s, identifier, lock=True)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         row = get_version_row(s, dandiset, version, lock=True)
         auth.require_owner(user, dandiset)
         if row.version != DRAFT:
             raise MethodNotAllowed("Only draft versions can be modified.")
         require_unlocked(row)
+        require_settled(dandiset)
         new_md: dict[str, Any] = strip_version_metadata(metadata)
         if new_md != strip_version_metadata(row.metadata_) or name.strip() != row.name:
-            _refuse_structural_errors(ctx, row, dandiset, name.strip(), new_md)
+            if strict:
+                _refuse_new_structural_errors(ctx, row, dandiset, name.strip(), new_md)
             row.metadata_ = new_md
             row.name = name.strip()
             mark_draft_changed(ctx, s, row)
@@ -177,7 +219,7 @@ def delete_version(ctx: Context, *, user: User | None, identifier: str, version:
     user = auth.require_approved(user)
     with ctx.db.read() as s:
         dandiset = get_dandiset_row(s, identifier)
-        auth.require_visible(user, dandiset)
+        visibility.require_readable(s, user, dandiset)
         row = get_version_row(s, dandiset, version)
     if row.version == DRAFT:
         raise PermissionDenied("Cannot delete draft versions; delete the dandiset instead.")

@@ -6,6 +6,7 @@ from neuropil.storage.base import (
     ObjectInfo,
     PartInfo,
     PresigningBlobStore,
+    StoreCapabilities,
     blob_key,
 )
 from neuropil.storage.local import LocalBlobStore
@@ -19,5 +20,6 @@ __all__ = [
     "ObjectInfo",
     "PartInfo",
     "PresigningBlobStore",
+    "StoreCapabilities",
     "blob_key",
 ]

@@ -22,8 +22,11 @@ def temp_path(tmp_dir: Path, hint: str = "") -> Path:
 
 def publish_file(tmp: Path, final: Path) -> None:
     """Atomically move a fully written, fsynced ``tmp`` into place at ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)
+    try:
+        os.replace(tmp, final)
+    except FileNotFoundError:  # the first file of its folder (a folder is made only then)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
     fsync_dir(final.parent)
 
 

@@ -2,9 +2,10 @@
 
 It is shaped after S3 so an S3 backend with presigned URLs drops in: objects addressed by
 key, multipart uploads whose parts clients PUT straight to a URL the store hands out, and
-object URLs readable with ``Range``. Backends that are not reachable by clients themselves
-(local disk, memory) are served by neuropil's own ``/store/`` endpoints; they set
-``serves_itself = False`` and the API layer signs URLs for those endpoints.
+object URLs readable with ``Range``. What a store offers beyond that it declares in
+:class:`StoreCapabilities`, and services ask those, never the store's class. Backends that
+are not reachable by clients themselves (local disk, memory) have no ``presigned_urls``:
+neuropil's own ``/store/`` endpoints serve them, with URLs that neuropil signs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from neuropil.core.ranges import ByteRange
 
@@ -64,11 +66,23 @@ class MultipartInfo:
     initiated: datetime
 
 
+@dataclass(frozen=True)
+class StoreCapabilities:
+    """What a store offers beyond the methods every store has."""
+
+    #: Clients talk to the store directly (S3): part PUTs, the upload's completion and
+    #: downloads go to URLs the store presigns (``presign_*``, ``object_url``), not
+    #: through neuropil.
+    presigned_urls: bool = False
+    #: Objects are files on this machine: :meth:`BlobStore.local_path` names them, so they
+    #: can be served with ``sendfile`` and opened by h5py without ranged reads.
+    local_files: bool = False
+
+
 class BlobStore(ABC):
     """Content storage for blobs, upload parts and manifests."""
 
-    #: True when clients talk to the store directly (S3): it makes its own presigned URLs.
-    serves_itself: bool = False
+    capabilities: StoreCapabilities = StoreCapabilities()
 
     # -- objects ---------------------------------------------------------------------------
     @abstractmethod
@@ -83,13 +97,25 @@ class BlobStore(ABC):
     def put(self, key: str, data: bytes) -> ObjectInfo:
         """Store a small object atomically (manifests, tests)."""
 
+    def put_chunks(self, key: str, chunks: Iterable[bytes]) -> ObjectInfo:
+        """Store an object from a stream of chunks, atomically; its ETag is their md5.
+
+        The default joins the chunks in memory; backends that can stream override it.
+        """
+        return self.put(key, b"".join(chunks))
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove an object; removing a missing one is not an error."""
 
     @abstractmethod
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """All objects whose key starts with ``prefix``, in key order."""
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
+        """All objects whose key starts with ``prefix`` and sorts after ``start_after``, in
+        key order (code points, which is S3's UTF-8 byte order).
+
+        ``start_after`` is S3's ``StartAfter``: a page of a long listing starts there without
+        reading the keys before it (a Zarr of 10,000 keys is listed 1,000 at a time).
+        """
 
     # -- multipart uploads -----------------------------------------------------------------
     @abstractmethod
@@ -135,11 +161,45 @@ class BlobStore(ABC):
     def list_multipart(self) -> Iterator[MultipartInfo]:
         """Multipart uploads in progress (for garbage collection)."""
 
+    # -- what only some stores offer (see ``capabilities``) -----------------------------------
+    def local_path(self, key: str) -> Path | None:
+        """The file holding the bytes of ``key`` (``capabilities.local_files``), else ``None``."""
+        validate_key(key)
+        return None
+
+    def sweep_temporaries(self, older_than: datetime) -> int:
+        """Remove the store's own leftovers of a crash older than ``older_than`` (garbage
+        collection calls it); returns how many. Stores that leave none have nothing to do."""
+        return 0
+
+    def presign_part(self, key: str, multipart_id: str, part_number: int, expires_in: int) -> str:
+        """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+
+    def presign_complete(self, key: str, multipart_id: str, expires_in: int) -> str:
+        """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        disposition: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+
+    def object_url(self, key: str) -> str:
+        """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no URLs of its own")
+
 
 class PresigningBlobStore(BlobStore):
     """A store that clients reach directly (S3): it hands out its own presigned URLs."""
 
-    serves_itself = True
+    capabilities = StoreCapabilities(presigned_urls=True)
 
     @abstractmethod
     def presign_part(self, key: str, multipart_id: str, part_number: int, expires_in: int) -> str:

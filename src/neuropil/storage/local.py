@@ -3,15 +3,25 @@
 Layout under ``root``::
 
     objects/<key>                 object bytes (their presence is the commit point)
-    meta/<key>.json               {"etag", "size"} written before the object appears
+    meta/<key>.json               {"etag", "size", "ino", "mtime_ns"}: the ETag of the bytes
+                                  whose inode, size and time it names
     multipart/<id>/upload.json    the upload's key and start time
     multipart/<id>/<NNNNN>.<md5>  one fully received part (the md5 is its ETag)
     multipart/<id>/data           with a part-size hint: parts written in place (_inplace.py)
     tmp/                          temporary files, renamed into place once fsynced
 
-Every file becomes visible by an atomic rename after ``fsync``, so a crash at any moment
-leaves either the old state or the new one, plus temporary files that garbage collection
+Every object becomes visible by an atomic rename after ``fsync``, so a crash at any moment
+leaves either the old bytes or the new ones, plus temporary files that garbage collection
 removes.
+
+Bytes and ETag cannot be renamed into place together, so the ETag names the bytes it belongs
+to (inode, size, modification time; a rename keeps all three) and a reader trusts it only
+for those bytes. A plain object's ETag is their md5: it is written *after* the bytes, as a
+cache, and a reader that finds it missing or naming other bytes (a crash in between, a key
+rewritten meanwhile) hashes the bytes again. A multipart ETag cannot be recomputed from the
+bytes, so it is written durably *before* them; multipart objects are blobs, never rewritten,
+so such an ETag is the object's even when it names other bytes (a store copied elsewhere has
+new inodes). Metadata from before names no bytes and is trusted as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat as stat_mode
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -37,6 +48,7 @@ from neuropil.storage.base import (
     MultipartInfo,
     ObjectInfo,
     PartInfo,
+    StoreCapabilities,
     validate_key,
 )
 
@@ -56,6 +68,8 @@ def _check_multipart_id(multipart_id: str) -> str:
 class LocalBlobStore(BlobStore):
     """Objects as files under one directory."""
 
+    capabilities = StoreCapabilities(local_files=True)
+
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self._objects = self.root / "objects"
@@ -72,6 +86,68 @@ class LocalBlobStore(BlobStore):
 
     def _meta_path(self, key: str) -> Path:
         return self._meta / f"{validate_key(key)}.json"
+
+    def _write_meta(self, key: str, etag: str, st: os.stat_result, *, durable: bool) -> None:
+        """Record ``etag`` as the ETag of the bytes ``st`` describes (see the module)."""
+        target = self._meta_path(key)
+        data = json.dumps(
+            {"etag": etag, "size": st.st_size, "ino": st.st_ino, "mtime_ns": st.st_mtime_ns}
+        ).encode()
+        if durable:
+            write_durably(self._tmp, target, data)
+            return
+        # Written in place, not even atomically: a reader that finds it cut short (or mixed
+        # with a concurrent write of the same key) cannot parse it, or finds it naming other
+        # bytes, and hashes the bytes again. One small write, no temporary, no rename.
+        try:
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError:  # a key being deleted meanwhile: the next reader hashes the bytes
+            pass
+
+    def _etag(self, key: str, path: str, st: os.stat_result) -> tuple[str, os.stat_result]:
+        """The ETag of the bytes at ``path`` (``st``: their stat), hashed again unless the
+        metadata names these bytes; returns it with the stat of the bytes it belongs to."""
+        try:
+            with open(os.path.join(self._meta, key + ".json"), "rb") as f:
+                meta = json.loads(f.read())
+            etag = meta["etag"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return self._rehash(key, path)
+        if "ino" not in meta or "-" in etag:  # from before, or multipart (see the module)
+            return etag, st
+        if (meta["ino"], meta["size"], meta["mtime_ns"]) == (
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+        ):
+            return etag, st
+        return self._rehash(key, path)
+
+    def _rehash(self, key: str, path: str) -> tuple[str, os.stat_result]:
+        """The md5 of the bytes at ``path``, recorded as their ETag. ``OSError`` if gone."""
+        md5 = hashlib.md5()
+        with open(path, "rb") as f:  # the fd's stat: the bytes hashed, whatever the path holds
+            st = os.fstat(f.fileno())
+            while block := f.read(READ_CHUNK):
+                md5.update(block)
+        etag = md5.hexdigest()
+        self._write_meta(key, etag, st, durable=False)
+        return etag, st
+
+    def _info(self, key: str, path: str, st: os.stat_result) -> ObjectInfo | None:
+        try:
+            etag, st = self._etag(key, path, st)
+        except _NOT_AN_OBJECT:
+            return None
+        return ObjectInfo(key, st.st_size, etag, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def _upload_dir(self, multipart_id: str) -> Path:
         return self._multipart / _check_multipart_id(multipart_id)
@@ -93,13 +169,14 @@ class LocalBlobStore(BlobStore):
 
     # -- objects ---------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectInfo | None:
-        path = self.local_path(key)
+        path = str(self.local_path(key))
         try:
-            st = path.stat()
-            meta = json.loads(self._meta_path(key).read_text())
+            st = os.stat(path)
         except _NOT_AN_OBJECT:
             return None
-        return ObjectInfo(key, st.st_size, meta["etag"], datetime.fromtimestamp(st.st_mtime, UTC))
+        if not stat_mode.S_ISREG(st.st_mode):  # a folder: the key is a prefix of others
+            return None
+        return self._info(key, path, st)
 
     def read(self, key: str, byte_range: ByteRange | None = None) -> Iterator[bytes]:
         path = self.local_path(key)
@@ -130,25 +207,74 @@ class LocalBlobStore(BlobStore):
                 yield chunk
 
     def put(self, key: str, data: bytes) -> ObjectInfo:
-        etag = hashlib.md5(data).hexdigest()
-        write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
-        write_durably(self._tmp, self.local_path(key), data)
-        info = self.stat(key)
-        assert info is not None
-        return info
+        return self.put_chunks(key, [data])
+
+    def put_chunks(self, key: str, chunks: Iterable[bytes]) -> ObjectInfo:
+        """Stream to a temporary file (never whole in memory), rename it into place, then
+        record its md5 (see the module: a reader hashes the bytes again if that is lost)."""
+        target = self.local_path(key)
+        md5 = hashlib.md5()
+        tmp = temp_path(self._tmp, "put-")
+        try:
+            with tmp.open("wb") as f:
+                for chunk in chunks:
+                    md5.update(chunk)
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+                st = os.fstat(f.fileno())
+            publish_file(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        etag = md5.hexdigest()
+        self._write_meta(key, etag, st, durable=False)
+        return ObjectInfo(key, st.st_size, etag, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def delete(self, key: str) -> None:
-        for p in (self.local_path(key), self._meta_path(key)):
+        for p, top in ((self.local_path(key), self._objects), (self._meta_path(key), self._meta)):
             with contextlib.suppress(*_NOT_AN_OBJECT):
                 p.unlink()
+            # Folders left empty go too: key ``a`` may be written after ``a/b`` is deleted
+            # (Zarr keys), as on S3, where folders do not exist.
+            for parent in p.parents:
+                if parent == top or not parent.is_relative_to(top):
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:  # not empty (or gone): the folders above are not empty
+                    break
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        keys = sorted(
-            p.relative_to(self._objects).as_posix() for p in self._objects.rglob("*") if p.is_file()
-        )
-        for key in keys:
-            if key.startswith(prefix):
-                info = self.stat(key)
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
+        """Folders walked in key order, from the one the prefix's complete segments name
+        (``zarr/<id>/0/``); folders wholly before ``start_after`` or outside the prefix are
+        never opened, so a page of a large Zarr reads only its own files."""
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        if folder and {"", ".", ".."} & set(folder.split("/")):
+            return  # no key has such a folder
+        top = os.path.join(self._objects, folder) if folder else str(self._objects)
+        yield from self._walk(top, folder + "/" if folder else "", prefix, start_after)
+
+    def _walk(self, d: str, rel: str, prefix: str, start_after: str) -> Iterator[ObjectInfo]:
+        try:
+            with os.scandir(d) as it:
+                # A folder sorts as ``name/``: its keys come after ``name-x`` and before
+                # ``name0`` ('-' < '/' < '0'), so the walk yields keys in key order.
+                entries = sorted(
+                    (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it
+                )
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name, entry in entries:
+            key = rel + name
+            if name.endswith("/"):
+                if _may_hold(key, prefix, start_after):
+                    yield from self._walk(entry.path, key, prefix, start_after)
+            elif key > start_after and key.startswith(prefix):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                info = self._info(key, entry.path, st)
                 if info is not None:
                     yield info
 
@@ -249,7 +375,8 @@ class LocalBlobStore(BlobStore):
                         shutil.copyfileobj(inp, out, 8 << 20)
                 out.flush()
                 os.fsync(out.fileno())
-            write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
+                # Before the bytes: a multipart ETag cannot be computed again from them.
+                self._write_meta(key, etag, os.fstat(out.fileno()), durable=True)
             publish_file(tmp, self.local_path(key))
         finally:
             tmp.unlink(missing_ok=True)
@@ -270,7 +397,7 @@ class LocalBlobStore(BlobStore):
                 return done
             raise ValueError("the upload's data is gone; start the upload again")
         data = _inplace.assemble(d, part_size, parts)
-        write_durably(self._tmp, self._meta_path(key), json.dumps({"etag": etag}).encode())
+        self._write_meta(key, etag, data.stat(), durable=True)
         publish_file(data, self.local_path(key))
         shutil.rmtree(d, ignore_errors=True)
         info = self.stat(key)
@@ -307,6 +434,15 @@ class LocalBlobStore(BlobStore):
                 shutil.rmtree(d, ignore_errors=True)
                 removed += 1
         return removed
+
+
+def _may_hold(folder: str, prefix: str, start_after: str) -> bool:
+    """Whether the folder ``folder`` (ending in ``/``) may hold keys that start with
+    ``prefix`` and sort after ``start_after``. Every key in it starts with ``folder``, so it
+    holds none after a ``start_after`` that sorts after ``folder`` but does not start with it."""
+    if not (folder.startswith(prefix) or prefix.startswith(folder)):
+        return False
+    return start_after < folder or start_after.startswith(folder)
 
 
 def _older(path: Path, cutoff: float) -> bool:

@@ -55,11 +55,11 @@ class MemoryBlobStore(BlobStore):
         with self._lock:
             self._objects.pop(key, None)
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list(self, prefix: str = "", *, start_after: str = "") -> Iterator[ObjectInfo]:
         with self._lock:  # a snapshot: other threads may change the store while we yield
             infos = sorted((k, info) for k, (_, info) in self._objects.items())
         for key, info in infos:
-            if key.startswith(prefix):
+            if key.startswith(prefix) and key > start_after:
                 yield info
 
     def create_multipart(self, key: str, *, part_size: int | None = None) -> str:

@@ -18,7 +18,10 @@ before a byte of it is handed out:
   other than the one asked for, or a body of the wrong length is an error, never data;
 - the API's redirect is followed once and the blob URL it names is reused; when the blob URL
   stops working (an expired signature: 400/401/403/404/410) it is resolved again;
-- 429, 5xx and broken connections are retried with the :class:`Transport`'s backoff.
+- 429, 5xx and broken connections are retried with the :class:`Transport`'s backoff;
+- an index the server advertises for the object (an RFC 8288 ``Link``, see
+  :mod:`neuropil.core.links`) on any answer, the redirect included, is kept as
+  :attr:`HttpFetcher.index_url`: the reader can switch to it after its first request.
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from neuropil.client.signals import Redirect, Retryable, Stale
-from neuropil.client.transport import RETRY_STATUSES, Transport
+from neuropil.core.links import find_index_link
 from neuropil.core.ranges import ByteRange, parse_content_range
-from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
+from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError, remote_error
+from neuropil.http.redirects import Hops, redirect_location, same_origin
+from neuropil.http.signals import Redirect, Retryable, Stale
+from neuropil.http.transport import RETRY_STATUSES, Transport, error_for
 
 DEFAULT_MAX_GAP = 64 << 10
 DEFAULT_SPLIT_MIN = 64 << 20
@@ -45,7 +49,6 @@ DEFAULT_WORKERS = 8
 #: A blob URL answering one of these has probably expired: ask the API for a fresh one.
 STALE_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_REFRESHES = 3
-MAX_REDIRECTS = 5
 
 
 #: ``on_ready(i, data)``: range ``i`` of a :meth:`HttpFetcher.fetch` call is complete.
@@ -153,6 +156,8 @@ class HttpFetcher:
         self._blob_url: str | None = None  # where the bytes are, once the first GET found out
         self._refreshes = 0  # renewals of the blob URL since the last good answer
         self.stats = FetchStats()
+        #: The object's index, as the first answer advertising one named it (else None).
+        self.index_url: str | None = None
 
     @property
     def identity(self) -> BlobIdentity | None:
@@ -217,17 +222,16 @@ class HttpFetcher:
     def _get(self, want: ByteRange, sink: _Sink | None = None) -> bytes:
         """One range, with redirects, URL refreshes and retries (``sink`` takes the wanted
         ranges within it as they complete)."""
-        attempt = redirects = 0
+        attempt = 0
+        hops = Hops(self.url)
         while True:
             url = self._blob_url or self.url
             try:
                 return self._request(url, want, sink)
             except Redirect as r:
-                redirects += 1
-                if redirects > MAX_REDIRECTS:
-                    raise RemoteError(f"too many redirects from {self.url}", status_code=0) from r
+                target = hops.follow(url, r.location)
                 with self._lock:
-                    self._blob_url = urljoin(url, r.location)
+                    self._blob_url = target
             except Stale:
                 self._refresh(url)
             except Retryable as exc:
@@ -235,7 +239,7 @@ class HttpFetcher:
                 backoff = self._transport.backoff
                 if attempt >= backoff.attempts:
                     status = exc.response.status_code if exc.response is not None else 0
-                    raise RemoteError(f"GET {url}: {exc}", status_code=status, url=url) from exc
+                    raise remote_error(f"GET {url}: {exc}", status_code=status, url=url) from exc
                 with self._lock:
                     self.stats.retries += 1
                 time.sleep(backoff.delay(attempt - 1, exc.response))
@@ -255,7 +259,7 @@ class HttpFetcher:
         # identity: a compressed answer's Content-Range would count encoded bytes.
         headers = {"Range": want.header(), "Accept-Encoding": "identity"}
         t = self._transport
-        if t.token and url == self.url and _origin(url) == _origin(t.api_url):
+        if t.token and url == self.url and same_origin(url, t.api_url):
             headers["Authorization"] = f"token {t.token}"
         return headers
 
@@ -269,6 +273,8 @@ class HttpFetcher:
             raise Retryable(str(exc) or type(exc).__name__) from exc
 
     def _answer(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
+        if self.index_url is None:
+            self.index_url = find_index_link(r.headers.get("link"), url)
         status = r.status_code
         if status == 206:
             return self._body(url, want, r, sink)
@@ -281,15 +287,16 @@ class HttpFetcher:
                 url=url,
             )
         r.read()  # small (a redirect or an error): read it, so the connection is reused
-        if 300 <= status < 400 and "location" in r.headers:
-            raise Redirect(r.headers["location"])
+        location = redirect_location(r)
+        if location is not None:
+            raise Redirect(location)
         if status == 416:
             return self._unsatisfiable(url, want, r)
         if status in RETRY_STATUSES:
             raise Retryable(f"HTTP {status}", r)
         if status in STALE_STATUSES and url != self.url:
             raise Stale(url)
-        raise RemoteError(f"GET {url} -> {status}: {r.text[:300]}", status_code=status, url=url)
+        raise error_for(r)
 
     def _body(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         got = self._check_range(url, want, r)
@@ -380,11 +387,6 @@ class HttpFetcher:
 def _whole_object_fits(want: ByteRange, r: httpx.Response) -> bool:
     length = r.headers.get("content-length", "")
     return want.start == 0 and length.isdigit() and int(length) <= want.length
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
 
 
 class _Sink:

@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from neuropil.client.transport import Transport
 from neuropil.core.ranges import ByteRange
 from neuropil.errors import BlobChanged, StreamError
+from neuropil.http.transport import Transport
 from neuropil.stream.cache import BlockCache, BlockKey, MemoryCache
 from neuropil.stream.fetch import BlobIdentity, HttpFetcher
 from neuropil.stream.readahead import ReadAhead
@@ -127,6 +127,12 @@ class RemoteFile(io.RawIOBase):
     def size(self) -> int:
         """The object's size in bytes."""
         return self._identity.size
+
+    @property
+    def index_url(self) -> str | None:
+        """The index the server advertised for the object in an answer so far (a ``Link``
+        with ``rel="describedby"`` and the ``.lindi.json`` media type), else None."""
+        return self._fetcher.index_url
 
     @property
     def etag(self) -> str | None:

@@ -8,8 +8,8 @@ See ``docs/design/validation.md``.
 Modules: :mod:`.findings` (what is reported), :mod:`.layout` (paths and DANDI's naming
 rules), :mod:`.nwb_content` (HDF5, pynwb, nwbinspector), :mod:`.asset_metadata` (NWB metadata
 extraction and dandischema checks, the extraction cache upload reuses), :mod:`.dandiset`
-(``dandiset.yaml``), :mod:`.pipeline` (per-file checks, in parallel), :mod:`.paths` (what
-``neuropil validate PATHS`` checks).
+(``dandiset.yaml``), :mod:`.pipeline` (per-file checks, in parallel), :mod:`.zarr_folder`
+(a Zarr folder, one asset), :mod:`.paths` (what ``neuropil validate PATHS`` checks).
 """
 
 from neuropil.validation.asset_metadata import ExtractionCache

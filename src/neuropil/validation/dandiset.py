@@ -1,4 +1,4 @@
-"""Dandiset-level checks: finding the dandiset a path belongs to, and its ``dandiset.yaml``.
+"""Dandiset-level checks: a path in no dandiset, and the dandiset's ``dandiset.yaml``.
 
 ``dandi validate`` reports a path in no dandiset as ``DANDI.NO_DANDISET_FOUND`` and checks
 the files anyway, relative to their own folder and without the layout rules; so does
@@ -17,20 +17,11 @@ from typing import Any
 
 import yaml
 
+from neuropil.localfiles import DANDISET_YAML, parse_dandiset_id
 from neuropil.validation.asset_metadata import field_path
 from neuropil.validation.findings import Finding
 
-DANDISET_YAML = "dandiset.yaml"
 REQUIRED_FIELDS = ("identifier", "name", "description")
-
-
-def find_dandiset_root(path: Path) -> Path | None:
-    """The folder holding ``dandiset.yaml``: ``path`` itself (a folder) or one above it."""
-    start = path if path.is_dir() else path.parent
-    for folder in [start, *start.parents]:
-        if (folder / DANDISET_YAML).is_file():
-            return folder
-    return None
 
 
 def no_dandiset(path: Path) -> Finding:
@@ -100,10 +91,7 @@ def _identifier(data: dict[str, Any]) -> list[Finding]:
     ident = data.get("identifier")
     if not ident:
         return []  # reported as a missing required field
-    if isinstance(ident, int):  # an unquoted 000123 loads as the integer 123
-        ident = f"{ident:06d}"
-    text = str(ident).removeprefix("DANDI:")
-    if len(text) == 6 and text.isdigit():
+    if parse_dandiset_id(ident) is not None:
         return []
     return [
         _finding(

@@ -104,7 +104,7 @@ def validator_versions() -> dict[str, str]:
     is fast: nothing heavy is imported)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from neuropil import __version__
+    from neuropil._version import __version__
 
     out = {"neuropil": __version__}
     for validator, package in (

@@ -1,9 +1,10 @@
 """``neuropil validate PATHS``: which files a path means, grouped by the dandiset they are in.
 
-A folder means the files an upload of it would send (:func:`neuropil.client.upload_plan.
-plan_upload`: dot files, partial downloads and Zarr folders left out), so ``validate`` checks
-exactly what ``upload`` would. The dandiset's ``dandiset.yaml`` is checked when the dandiset's
-root is validated or the file is named.
+A folder means the files an upload of it would send (:func:`neuropil.localfiles.select_files`:
+dot files and partial downloads left out), so ``validate`` checks exactly what ``upload``
+would; each Zarr folder in it is one asset, checked as a whole (:mod:`.zarr_folder`). The
+dandiset's ``dandiset.yaml`` is checked when the dandiset's root is validated or the file is
+named.
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuropil.client.upload_plan import plan_upload
+from neuropil.localfiles import DANDISET_YAML, dandiset_root_of, select_files
 from neuropil.validation.asset_metadata import ExtractionCache
-from neuropil.validation.dandiset import (
-    DANDISET_YAML,
-    check_dandiset_yaml,
-    find_dandiset_root,
-    no_dandiset,
-)
+from neuropil.validation.dandiset import check_dandiset_yaml, no_dandiset
 from neuropil.validation.findings import Finding
 from neuropil.validation.pipeline import validate_files
+from neuropil.validation.zarr_folder import check_zarr_folder
 
 
 @dataclass
@@ -44,7 +41,7 @@ def validate_paths(
     groups: dict[tuple[Path, bool], list[Path]] = {}
     for given in paths:
         path = Path(os.path.abspath(given))
-        root = find_dandiset_root(path)
+        root = dandiset_root_of(path)
         key = (root, True) if root is not None else (path if path.is_dir() else path.parent, False)
         groups.setdefault(key, []).append(path)
     return [
@@ -63,18 +60,21 @@ def _check_group(
     checked = Checked(directory, in_dandiset)
     if not in_dandiset:
         checked.findings.extend(no_dandiset(p) for p in members)
-    plan = plan_upload(directory, members)
-    checked.files = [f.asset_path for f in plan.files]
-    if in_dandiset and ("" in plan.scopes or DANDISET_YAML in plan.scopes):
+    selection = select_files(directory, members)
+    checked.files = [f.asset_path for f in selection.files]
+    if in_dandiset and ("" in selection.scopes or DANDISET_YAML in selection.scopes):
         checked.files.insert(0, DANDISET_YAML)
         checked.findings.extend(check_dandiset_yaml(directory))
     checked.findings.extend(
         validate_files(
-            [f.path for f in plan.files],
+            [f.path for f in selection.files],
             dandiset_root=directory,
             jobs=jobs,
             layout=in_dandiset,
             cache=cache,
         )
     )
+    for folder in selection.zarrs:
+        checked.files.append(folder.asset_path)
+        checked.findings.extend(check_zarr_folder(folder.path, folder.asset_path))
     return checked

@@ -15,11 +15,37 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    """Add the web pages to the API app (``app.state.ctx`` must be set)."""
-    from neuropil.web.routes import accounts, admin, dandiset, files, manage, pages, search, static
+    """Add the web pages to ``app`` (``app.state.ctx`` must be set)."""
+    # Imported here, not at the top: a helper such as ``neuropil.web.sessions`` stays
+    # importable without loading every page and the services behind them.
+    from neuropil.services.signin_limiter import SigninLimiter
+    from neuropil.web.routes import (
+        accounts,
+        admin,
+        dandiset,
+        embargo,
+        files,
+        manage,
+        pages,
+        preview,
+        search,
+        static,
+    )
     from neuropil.web.sessions import SessionCodec
 
     app.state.web_codec = SessionCodec(app.state.ctx.settings.signing_secret())
+    app.state.signin_limiter = SigninLimiter.for_settings(app.state.ctx.settings, app.state.ctx.db)
     # Order matters: /dandiset/create before /dandiset/{identifier}.
-    for module in (static, pages, search, accounts, admin, manage, files, dandiset):
+    for module in (
+        static,
+        pages,
+        search,
+        accounts,
+        admin,
+        manage,
+        embargo,
+        preview,
+        files,
+        dandiset,
+    ):
         app.include_router(module.router)

@@ -1,9 +1,9 @@
 """Errors on web pages: the same domain errors as the API, shown as HTML.
 
-Web routes use :class:`HtmlRoute`, which turns a :class:`~neuropil.errors.NeuropilError`
-(raised by a service, a dependency or the CSRF check) into an error page with the error's
-status and message; a page that needs a signed-in user redirects to the sign-in form
-instead. The API's JSON error handlers never see these errors.
+Web routes use :class:`HtmlRoute` (every :func:`page_router` does), which turns a
+:class:`~neuropil.errors.NeuropilError` (raised by a service, a dependency or the CSRF check)
+into an error page with the error's status and message; a page that needs a signed-in user
+redirects to the sign-in form instead. The API's JSON error handlers never see these errors.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.responses import RedirectResponse, Response
 
-from neuropil.api.deps import get_ctx
 from neuropil.errors import NeuropilError
+from neuropil.server.request import get_ctx
 from neuropil.web.render import render
 from neuropil.web.state import Web, codec
 
@@ -75,3 +75,8 @@ class HtmlRoute(APIRoute):
                 return error_page(request, 400, "The request has invalid parameters.", details)
 
         return handler
+
+
+def page_router() -> APIRouter:
+    """A router for web pages: HTML errors, and kept out of the API's OpenAPI document."""
+    return APIRouter(route_class=HtmlRoute, include_in_schema=False)

@@ -19,6 +19,7 @@ from typing import Any
 from dandischema.models import LicenseType, RoleType
 from starlette.datastructures import FormData
 
+from neuropil.core.jsontext import InvalidJsonText, check_text
 from neuropil.services.metadata import VERSION_COMPUTED_FIELDS
 from neuropil.web.state import field as text
 from neuropil.web.state import fields as texts
@@ -149,6 +150,10 @@ class MetadataForm:
         return [k.strip() for k in re.split(r"[\r\n]+", self.keywords) if k.strip()]
 
     def _other(self) -> dict[str, Any]:
+        try:
+            check_text(self.other)  # the API's JSON check, for the JSON typed in here
+        except InvalidJsonText as exc:
+            raise FormProblem({"other": [exc.message]}) from exc
         try:
             rest = json.loads(self.other or "{}")
         except json.JSONDecodeError as exc:

@@ -66,6 +66,7 @@ def render(web: Web, template: str, *, status: int = 200, **context: Any) -> HTM
     page = ENV.get_template(template).render(
         web=web,
         user=web.user,
+        reviewer=web.reviewer,
         root=web.root,
         base=web.base,
         flash=web.flash,
@@ -74,5 +75,5 @@ def render(web: Web, template: str, *, status: int = 200, **context: Any) -> HTM
         **context,
     )
     response = HTMLResponse(page, status_code=status)
-    response.headers["Cache-Control"] = "no-store" if web.user else "no-cache"
+    response.headers["Cache-Control"] = "no-store" if web.reader else "no-cache"
     return web.apply(response)  # type: ignore[return-value]

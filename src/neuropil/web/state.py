@@ -1,5 +1,9 @@
 """The per-request state of a web page: the session, the signed-in user, cookies to set.
 
+A visitor who opened a review link (``/review/<token>``) and is not signed in reads as that
+link's reviewer (:attr:`Web.reader`): the link's token is kept in its own cookie
+(:data:`REVIEW_COOKIE`), apart from the session, and never makes the visitor signed in.
+
 Handlers receive a :class:`Web` (dependency :data:`WebDep`) and hand it to
 :func:`neuropil.web.render.render` or :meth:`Web.redirect`, which write the session cookie
 when it changed. Reading pages never sets a cookie: a session is created only when a page
@@ -15,13 +19,17 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from neuropil.api.deps import external_base, get_ctx
 from neuropil.db.models import User, UserStatus
-from neuropil.services import accounts
+from neuropil.errors import NotAuthenticated
+from neuropil.server.request import external_base, get_ctx
+from neuropil.services import accounts, reviewers
 from neuropil.services.context import Context
 from neuropil.services.urls import Urls
 from neuropil.web import csrf
 from neuropil.web.sessions import COOKIE, Session, SessionCodec
+
+#: The cookie holding the token of the review link this browser opened.
+REVIEW_COOKIE = "np_review"
 
 
 class Web:
@@ -36,6 +44,8 @@ class Web:
         user: User | None,
         *,
         clear_cookie: bool = False,
+        reviewer: User | None = None,
+        review_token: str | None = None,
     ) -> None:
         self.request = request
         self.ctx = ctx
@@ -49,6 +59,16 @@ class Web:
             session.with_flash(None) if session is not None and self.flash else None
         )
         self._clear = clear_cookie
+        #: The account of the review link this browser opened (when nobody is signed in).
+        self.reviewer = reviewer
+        self.review_token = review_token
+        self._review_cookie: tuple[str, int] | None = None
+        self._clear_review = False
+
+    @property
+    def reader(self) -> User | None:
+        """Who reads: the signed-in user, else the reviewer of an opened review link."""
+        return self.user or self.reviewer
 
     # -- URLs ----------------------------------------------------------------------------
     @property
@@ -58,7 +78,7 @@ class Web:
 
     @property
     def urls(self) -> Urls:
-        return Urls(self.base, self.ctx.store)
+        return Urls(self.base, self.ctx.store, self.ctx.settings.blob_base_url)
 
     @property
     def secure(self) -> bool:
@@ -91,6 +111,17 @@ class Web:
         self._outgoing = None
         self._clear = True
         self.user = None
+        self.end_review()
+
+    def start_review(self, token: str, max_age: int) -> None:
+        """Keep a review link's token for the pages this browser reads next."""
+        self._review_cookie = (token, max_age)
+        self._clear_review = False
+
+    def end_review(self) -> None:
+        self.reviewer = self.review_token = None
+        self._review_cookie = None
+        self._clear_review = True
 
     def set_flash(self, message: str) -> None:
         self._outgoing = self._current().with_flash(message)
@@ -110,6 +141,21 @@ class Web:
         elif self._clear:
             response.delete_cookie(
                 COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure
+            )
+        if self._review_cookie is not None:
+            token, max_age = self._review_cookie
+            response.set_cookie(
+                REVIEW_COOKIE,
+                token,
+                max_age=max_age,
+                path="/",
+                httponly=True,
+                samesite="lax",
+                secure=self.secure,
+            )
+        elif self._clear_review:
+            response.delete_cookie(
+                REVIEW_COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure
             )
         return response
 
@@ -151,7 +197,25 @@ def get_web(request: Request) -> Web:
             user = found
         else:  # password changed, account rejected or removed: the session is over
             session, stale = None, True
-    web = Web(request, ctx, sessions, session, user, clear_cookie=stale)
+    token = request.cookies.get(REVIEW_COOKIE) or None
+    reviewer = None
+    if token is not None and user is None:
+        try:
+            reviewer = reviewers.user_for_review_token(ctx, token)
+        except NotAuthenticated:  # revoked or expired: forget it
+            token = None
+    web = Web(
+        request,
+        ctx,
+        sessions,
+        session,
+        user,
+        clear_cookie=stale,
+        reviewer=reviewer,
+        review_token=token if reviewer is not None else None,
+    )
+    if request.cookies.get(REVIEW_COOKIE) and token is None:
+        web.end_review()
     request.state.web = web
     return web
 

@@ -5,28 +5,36 @@ from __future__ import annotations
 import posixpath
 import unicodedata
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Request
 from starlette.responses import RedirectResponse, Response
 
-from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
+from neuropil.api import blob_headers, serializers
+from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params, paginated
-from neuropil.api.routes._util import JSON, flag
-from neuropil.api.routes.indexes import index_response
+from neuropil.api.params import flag
+from neuropil.api.responses import JSON
+from neuropil.api.routes.indexes import index_response, link_headers
 from neuropil.errors import BadRequest
-from neuropil.services import assets
+from neuropil.server.request import Ctx, ExternalUrls
+from neuropil.services import assets, blob_urls
 from neuropil.services.assets import AssetRecord
+from neuropil.services.content import NOT_DOWNLOADABLE
 from neuropil.services.context import Context
-from neuropil.services.metadata import asset_metadata
+from neuropil.services.metadata import announced_index_url, asset_metadata
 from neuropil.services.urls import Urls
-from neuropil.storage import PresigningBlobStore
 
 router = APIRouter(prefix="/api/dandisets/{identifier}/versions/{version}/assets")
 top = APIRouter(prefix="/api/assets")
 
 DOWNLOAD_EXPIRY = 3600
+#: The download answers 302 to the blob's URL (documented as such, not as 200 JSON).
+DOWNLOAD_ROUTE: dict[str, Any] = {
+    "summary": "Download (302)",
+    "status_code": 302,
+    "response_class": RedirectResponse,
+}
 
 
 @router.get("/", summary="List assets (lazy pagination: count on the first page)")
@@ -41,9 +49,6 @@ def list_assets(
     q = request.query_params
     page = page_params(request)
     with_md = flag(q.get("metadata"), False)
-    if flag(q.get("zarr"), False):
-        results: list[dict[str, Any]] = []  # no Zarr assets exist on this server yet
-        return JSON(paginated(request, page, results, count=0, has_next=False))
     total, rows, more = assets.list_assets(
         ctx,
         user=user,
@@ -56,6 +61,7 @@ def list_assets(
         offset=page.offset,
         limit=page.size,
         count=page.number == 1,
+        zarr_only=flag(q.get("zarr"), False),
     )
     items = [serializers.asset_list_item(a, urls, with_metadata=with_md) for a in rows]
     return JSON(paginated(request, page, items, count=total, has_next=more))
@@ -114,7 +120,7 @@ def get_asset(
     urls: ExternalUrls,
 ) -> JSON:
     a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return JSON(asset_metadata(a, urls))
+    return _with_link(asset_metadata(a, urls), a, urls)
 
 
 @router.get("/{asset_id}/info/", summary="Asset with metadata")
@@ -127,7 +133,7 @@ def get_asset_info(
     urls: ExternalUrls,
 ) -> JSON:
     a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return JSON(serializers.asset_detail(a, urls))
+    return _with_link(serializers.asset_detail(a, urls), a, urls)
 
 
 @router.get("/{asset_id}/validation/", summary="Asset validation status")
@@ -185,27 +191,53 @@ def _ascii_fallback(name: str) -> str:
 def _download_redirect(
     ctx: Context, a: AssetRecord, urls: Urls, disposition: str | None
 ) -> Response:
-    if a.blob is None:
-        raise BadRequest("This asset has no blob to download.")
+    content = a.content
+    if content is None or not content.downloadable or a.blob is None:
+        raise BadRequest(NOT_DOWNLOADABLE.format(zarr_id=a.zarr_id))
     kind = disposition or "attachment"
     if kind not in ("attachment", "inline"):
         raise BadRequest("content_disposition must be 'attachment' or 'inline'.")
     name = posixpath.basename(a.path)
     header = f"{kind}; filename=\"{_ascii_fallback(name)}\"; filename*=UTF-8''{quote(name)}"
-    ctype = str(a.metadata_.get("encodingFormat") or "") if kind == "inline" else None
-    if isinstance(ctx.store, PresigningBlobStore):
-        location = ctx.store.presign_get(
-            a.blob.key, DOWNLOAD_EXPIRY, disposition=header, content_type=ctype or None
+    wanted = str(a.metadata_.get("encodingFormat") or "") if kind == "inline" else None
+    # Active content (HTML, SVG, ...) is never inline: see neuropil.api.blob_headers.
+    chosen, header = blob_headers.choose(wanted, header)
+    ctype = None if chosen == blob_headers.FALLBACK_TYPE else chosen
+    location = blob_urls.download_url(
+        ctx,
+        urls,
+        key=a.blob.key,
+        content_type=ctype,
+        disposition=header,
+        expires_in=DOWNLOAD_EXPIRY,
+    )
+    return RedirectResponse(
+        location, status_code=302, headers=link_headers(announced_index_url(a, urls))
+    )
+
+
+def _index(request: Request, ctx: Context, a: AssetRecord, urls: Urls) -> Response:
+    """The asset's index, its URL template set to the blob's URL: the unsigned one, or for
+    an embargoed blob (which has no public URL) a signed one."""
+    blob_url = None
+    if a.blob is not None and a.embargoed:
+        blob_url = blob_urls.download_url(
+            ctx,
+            urls,
+            key=a.blob.key,
+            content_type=None,
+            disposition=None,
+            expires_in=DOWNLOAD_EXPIRY,
         )
-    else:
-        params = {"response-content-disposition": header}
-        if ctype:
-            params["response-content-type"] = ctype
-        location = f"{urls.local_object(a.blob.key)}?{urlencode(params, quote_via=quote)}"
-    return RedirectResponse(location, status_code=302)
+    return index_response(request, ctx, a, urls, blob_url=blob_url)
 
 
-@router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (302)")
+def _with_link(body: Any, a: AssetRecord, urls: Urls) -> JSON:
+    """An asset's JSON, with the ``Link`` header advertising its index (if it has one)."""
+    return JSON(body, headers=link_headers(announced_index_url(a, urls)))
+
+
+@router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], **DOWNLOAD_ROUTE)
 def download_nested(
     request: Request,
     identifier: str,
@@ -230,21 +262,22 @@ def get_index_nested(
     urls: ExternalUrls,
 ) -> Response:
     a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return index_response(request, ctx, a, urls)
+    return _index(request, ctx, a, urls)
 
 
 @top.get("/{asset_id}/", summary="Full asset metadata")
 def get_asset_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
-    return JSON(asset_metadata(assets.get_asset_by_id(ctx, user=user, asset_id=asset_id), urls))
+    a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
+    return _with_link(asset_metadata(a, urls), a, urls)
 
 
 @top.api_route("/{asset_id}/info/", methods=["GET", "HEAD"], summary="Asset with metadata")
 def get_asset_info_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
-    return JSON(serializers.asset_detail(a, urls))
+    return _with_link(serializers.asset_detail(a, urls), a, urls)
 
 
-@top.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (302)")
+@top.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], **DOWNLOAD_ROUTE)
 def download_top(
     request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> Response:
@@ -264,4 +297,4 @@ def get_index_top(
     request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> Response:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
-    return index_response(request, ctx, a, urls)
+    return _index(request, ctx, a, urls)

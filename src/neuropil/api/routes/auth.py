@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser
-from neuropil.api.routes._util import JSON
+from neuropil.api.caller import CurrentUser
+from neuropil.api.responses import JSON
+from neuropil.server.request import Ctx
 from neuropil.services import auth
 
 router = APIRouter(prefix="/api")

@@ -8,10 +8,13 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser
+from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
-from neuropil.api.routes._util import JSON, flag
-from neuropil.services import dandisets
+from neuropil.api.params import flag
+from neuropil.api.responses import JSON
+from neuropil.server.request import Ctx
+from neuropil.services import dandisets, embargo, unembargo, visibility
+from neuropil.services import owners as owners_service
 
 router = APIRouter(prefix="/api/dandisets")
 
@@ -20,15 +23,12 @@ router = APIRouter(prefix="/api/dandisets")
 def list_dandisets(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     q = request.query_params
     page = page_params(request)
-    if flag(q.get("embargoed"), False) and user is None:
-        from neuropil.errors import NotAuthenticated
-
-        raise NotAuthenticated("Listing embargoed dandisets requires authentication.")
     total, infos = dandisets.list_dandisets(
         ctx,
         user=user,
         draft=flag(q.get("draft"), True),
         empty=flag(q.get("empty"), True),
+        embargoed=flag(q.get("embargoed"), False),
         mine=q.get("user") == "me",
         search=q.get("search") or None,
         ordering=q.get("ordering") or None,
@@ -38,16 +38,26 @@ def list_dandisets(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON(counted(request, page, [serializers.dandiset_list_item(i) for i in infos], total))
 
 
-@router.post("/", summary="Create a dandiset")
+@router.post(
+    "/",
+    summary="Create a dandiset",
+    description="With ?embargo=true it is embargoed (optional funding_source and "
+    "award_number, both or neither, and embargo_end_date=YYYY-MM-DD: at most 2 years "
+    "away, 5 with funding; 2 years by default).",
+)
 def create_dandiset(
     request: Request, ctx: Ctx, user: CurrentUser, body: dict[str, Any] = Body(...)
 ) -> JSON:
+    q = request.query_params
+    terms = None
+    if flag(q.get("embargo"), False):
+        terms = embargo.parse_terms(
+            funding_source=q.get("funding_source"),
+            award_number=q.get("award_number"),
+            end_date=q.get("embargo_end_date"),
+        )
     info = dandisets.create_dandiset(
-        ctx,
-        user=user,
-        name=body.get("name"),
-        metadata=body.get("metadata"),
-        embargo=flag(request.query_params.get("embargo"), False),
+        ctx, user=user, name=body.get("name"), metadata=body.get("metadata"), embargo=terms
     )
     return JSON(serializers.dandiset_detail(info))
 
@@ -67,7 +77,25 @@ def delete_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> Response:
     return Response(status_code=204)
 
 
+@router.post(
+    "/{identifier}/unembargo/",
+    summary="End the embargo (owners): EMBARGOED -> UNEMBARGOING -> OPEN in the background",
+)
+def unembargo_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
+    info = unembargo.request_unembargo(ctx, user=user, identifier=identifier)
+    return JSON(serializers.dandiset_detail(info))
+
+
 @router.get("/{identifier}/users/", summary="Owners of a dandiset")
 def owners(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     info = dandisets.get_dandiset(ctx, user=user, identifier=identifier)
-    return JSON([serializers.owner(u, with_email=user is not None) for u in info.dandiset.owners])
+    # E-mail addresses are for the dandiset's owners, admins and reviewers, not every
+    # signed-in account.
+    with_email = visibility.access(ctx, user=user, dandiset=info.dandiset).insider
+    return JSON([serializers.owner(u, with_email=with_email) for u in info.dandiset.owners])
+
+
+@router.put("/{identifier}/users/", summary="Replace the owners of a dandiset (owners only)")
+def set_owners(identifier: str, ctx: Ctx, user: CurrentUser, body: Any = Body(...)) -> JSON:
+    new = owners_service.set_owners(ctx, user=user, identifier=identifier, body=body)
+    return JSON([serializers.owner(u, with_email=True) for u in new])

@@ -7,9 +7,9 @@ from typing import Any
 from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
 from fastapi import APIRouter, Request
 
-from neuropil import __version__
-from neuropil.api.deps import Ctx, ExternalUrls
-from neuropil.api.routes._util import JSON
+from neuropil._version import __version__
+from neuropil.api.responses import JSON
+from neuropil.server.request import Ctx, ExternalUrls
 
 router = APIRouter()
 

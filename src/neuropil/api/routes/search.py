@@ -11,9 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from neuropil.api.deps import Ctx, CurrentUser
-from neuropil.api.routes._util import JSON
+from neuropil.api.caller import CurrentUser
+from neuropil.api.responses import JSON
 from neuropil.errors import BadRequest
+from neuropil.server.request import Ctx
 from neuropil.services import search as search_service
 
 router = APIRouter(prefix="/api/search")
@@ -25,8 +26,8 @@ def _int(request: Request, name: str, default: int) -> int:
         return default
     try:
         return int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {raw!r}.") from None
+    except ValueError:  # also >4300 digits, which int() refuses
+        raise BadRequest(f"{name} must be a whole number, not {raw[:40]!r}.") from None
 
 
 def result_json(result: search_service.SearchResult) -> dict[str, Any]:

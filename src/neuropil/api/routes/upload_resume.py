@@ -12,8 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
-from neuropil.api.routes._util import JSON
+from neuropil.api.caller import CurrentUser
+from neuropil.api.responses import JSON
+from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import upload_resume
 from neuropil.services.metadata import isoformat
 

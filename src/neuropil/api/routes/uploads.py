@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls
-from neuropil.api.routes._util import JSON
+from neuropil.api.caller import CurrentUser
+from neuropil.api.responses import JSON
+from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import blobs, uploads
 
 router = APIRouter(prefix="/api")
@@ -54,5 +55,5 @@ def cancel(upload_id: str, ctx: Ctx, user: CurrentUser) -> Response:
 
 
 @router.post("/blobs/digest/", summary="Find a blob by digest")
-def blob_by_digest(ctx: Ctx, body: dict[str, Any] = Body(...)) -> JSON:
-    return JSON(serializers.blob(blobs.blob_by_digest(ctx, body=body)))
+def blob_by_digest(ctx: Ctx, user: CurrentUser, body: dict[str, Any] = Body(...)) -> JSON:
+    return JSON(serializers.blob(blobs.blob_by_digest(ctx, user=user, body=body)))

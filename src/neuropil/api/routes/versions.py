@@ -8,17 +8,17 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from neuropil.api import serializers
-from neuropil.api.deps import Ctx, CurrentUser, ExternalUrls, external_base
+from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
-from neuropil.api.routes._util import JSON
+from neuropil.api.responses import JSON
 from neuropil.api.streaming import ObjectResponse
 from neuropil.errors import BadRequest
+from neuropil.server.request import Ctx, ExternalUrls, external_base
 from neuropil.services import manifests, publish, versions
 from neuropil.services.context import Context
 from neuropil.services.dandisets import load_infos
 from neuropil.services.metadata import version_metadata
 from neuropil.services.urls import Urls
-from neuropil.storage import LocalBlobStore
 
 router = APIRouter(prefix="/api/dandisets/{identifier}/versions")
 
@@ -141,7 +141,7 @@ def _manifest(
         modified=obj.modified,
         range_header=request.headers.get("range"),
         head=request.method == "HEAD",
-        path=store.local_path(key) if isinstance(store, LocalBlobStore) else None,
+        path=store.local_path(key),
         reader=lambda r: store.read(key, r),
         content_type=manifests.MANIFESTS[name],
         if_none_match=request.headers.get("if-none-match"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h5py
 import numpy as np
@@ -31,11 +31,9 @@ from neuropil.index._format import (
 )
 from neuropil.index._select import Selection, resolve
 from neuropil.index.h5 import _values
+from neuropil.index.h5._core import FileCore
 from neuropil.index.h5._node import Node, ObjectId
 from neuropil.index.h5._refs import is_reference
-
-if TYPE_CHECKING:
-    from neuropil.index.h5._file import IndexFile
 
 #: Rows per step when iterating over a dataset whose chunks are unknown or huge.
 _ITER_ROWS = 4096
@@ -86,7 +84,7 @@ def _box(space: Any) -> tuple[slice, ...]:
 class IndexDataset(Node, h5py.Dataset):  # type: ignore[misc]  # h5py is untyped
     """A dataset: shape, types, storage properties and numpy-style reads."""
 
-    def __init__(self, file: IndexFile, key: str, name: str) -> None:
+    def __init__(self, file: FileCore, key: str, name: str) -> None:
         self._init_node(file, key, name)
         zarray = join(key, ".zarray")
         self._meta = ArrayMeta.parse(file._tree.doc(zarray), key=zarray)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h5py
 
+from neuropil.errors import InvalidIndex
 from neuropil.index._format import join
+from neuropil.index.h5._core import FileCore
+from neuropil.index.h5._dataset import IndexDataset
 from neuropil.index.h5._node import Node
-
-if TYPE_CHECKING:
-    from neuropil.index.h5._dataset import IndexDataset
-    from neuropil.index.h5._file import IndexFile
+from neuropil.index.h5._refs import IndexReference
 
 _READ_ONLY = "index files are read-only"
 
@@ -29,7 +29,7 @@ def _text(name: Any) -> str:
 class IndexGroup(Node, h5py.Group):  # type: ignore[misc]  # h5py is untyped
     """A group: members by name or path (soft links followed), links, visits, attributes."""
 
-    def __init__(self, file: IndexFile, key: str, name: str) -> None:
+    def __init__(self, file: FileCore, key: str, name: str) -> None:
         self._init_node(file, key, name)
 
     def _path_name(self, path: str) -> str:
@@ -40,10 +40,31 @@ class IndexGroup(Node, h5py.Group):  # type: ignore[misc]  # h5py is untyped
 
     def __getitem__(self, name: Any) -> IndexGroup | IndexDataset:
         if isinstance(name, h5py.Reference):
-            return self._file._dereference(name)
+            return self._dereference(name)
         path = _text(name)
         key = self._file._tree.resolve(self._key, path)
-        return self._file._object(key, self._path_name(path))
+        return self._object(key, self._path_name(path))
+
+    def _object(self, key: str, name: str) -> IndexGroup | IndexDataset:
+        """The object whose documents are at ``key``, opened as ``name``."""
+        if self._file._tree.kind(key) == "dataset":
+            return IndexDataset(self._file, key, name)
+        return IndexGroup(self._file, key, name)
+
+    def _dereference(self, ref: h5py.Reference) -> IndexGroup | IndexDataset:
+        # A reference's path is absolute, so any group of the file opens it.
+        if not isinstance(ref, IndexReference):
+            raise TypeError("only references read from this index can be dereferenced")
+        if ref.path is None:
+            raise ValueError("cannot dereference a null reference")
+        obj = self[ref.path]
+        found = obj.attrs.get("object_id")
+        if ref.object_id is not None and found is not None and found != ref.object_id:
+            raise InvalidIndex(
+                f"a reference to {ref.path} names object {ref.object_id}, but the object "
+                f"there is {found}: the index is inconsistent"
+            )
+        return obj
 
     def get(
         self, name: Any, default: Any = None, getclass: bool = False, getlink: bool = False

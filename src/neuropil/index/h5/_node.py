@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neuropil.index.h5._attrs import IndexAttributes
+from neuropil.index.h5._core import FileCore
 from neuropil.index.h5._refs import IndexReference
-
-if TYPE_CHECKING:
-    from neuropil.index.h5._file import IndexFile
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,14 @@ class ObjectId:
 class Node:
     """Mixin for :class:`IndexGroup` and :class:`IndexDataset` (before h5py's classes)."""
 
-    _file: IndexFile
+    #: The :class:`~neuropil.index.h5.IndexFile`, seen as the core its objects read through.
+    _file: FileCore
     #: Where the object's documents are (soft links resolved).
     _key: str
     #: The path it was opened with, as h5py reports ``name``.
     _name: str
 
-    def _init_node(self, file: IndexFile, key: str, name: str) -> None:
+    def _init_node(self, file: FileCore, key: str, name: str) -> None:
         self._file = file
         self._key = key
         self._name = name
@@ -50,7 +49,8 @@ class Node:
         return self._name
 
     @property
-    def file(self) -> IndexFile:
+    def file(self) -> FileCore:
+        """The :class:`~neuropil.index.h5.IndexFile` this object was read from."""
         return self._file
 
     @property

@@ -2,8 +2,9 @@
 
 A backend (:mod:`.sqlite_fts`, :mod:`.postgres_fts`) supplies the full-text pieces: which
 dandiset documents match a term, their relevance, snippets, and the matching assets of one
-dandiset. Everything else — path words, metadata values, operators, visibility — is plain
-SQL over ``search_words``/``search_facets`` and the archive's tables, written once here.
+dandiset. Everything else — path words, metadata values, operators — is plain
+SQL over ``search_words``/``search_facets`` and the archive's tables, written once here
+(visibility is :func:`neuropil.services.visibility.readable`).
 
 A dandiset matches a free-text term when the term occurs in its metadata document, in the
 words of its asset paths, or in a metadata value of its assets (species, approach,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,13 +24,15 @@ from sqlalchemy.orm import Session
 
 from neuropil.db.models import (
     Dandiset,
-    EmbargoStatus,
+    SearchDandisetFacets,
     SearchFacet,
     SearchWord,
     User,
     dandiset_owners,
 )
 from neuropil.services.search.query import DateRange, Query, Term
+from neuropil.services.search.results import AssetHit
+from neuropil.services.visibility import readable
 
 #: The facets a result reports, in order.
 FACETS = ("species", "approach", "technique", "file_type")
@@ -39,10 +42,12 @@ MAX_IDENTIFIER = 999_999
 
 @dataclass(frozen=True)
 class AssetMatches:
-    """The matching assets of one dandiset: primary keys of the best ones, and the count."""
+    """The matching assets of one dandiset: primary keys of the best ones, and the count;
+    ``hits``: what to show of them, when the backend read it with the match."""
 
     asset_pks: list[int]
     count: int
+    hits: dict[int, AssetHit] = field(default_factory=dict)
 
 
 def like_escape(text: str) -> str:
@@ -84,10 +89,6 @@ class SearchEngine(ABC):
     def prepare(self, s: Session) -> None:
         """Settings for the search statements of read transaction ``s``."""
 
-    def facet_dandiset(self, column: Any) -> Any:
-        """``search_facets.dandiset_id`` as the facet counts filter it by the matches."""
-        return column
-
     def lowered(self, column: Any) -> Any:
         """``column`` for a case-insensitive ``LIKE`` with a lower-case pattern."""
         return sa.func.lower(column)
@@ -125,8 +126,12 @@ class SearchEngine(ABC):
 
     def term_matches(self, term: Term) -> sa.CompoundSelect[Any]:
         """Ids of dandisets where ``term`` occurs: metadata, path words or asset values."""
-        parts: list[Any] = [
-            self.documents_matching(term),
+        return sa.union(self.documents_matching(term), *self.file_matches(term))
+
+    def file_matches(self, term: Term) -> list[sa.Select[Any]]:
+        """Ids of dandisets where ``term`` occurs outside the metadata document: in the
+        words of the asset paths, in an asset metadata value, or as the number."""
+        parts: list[sa.Select[Any]] = [
             self.path_words_matching(term),
             values_matching(
                 self.lowered(FACET_VALUES.c.value).like("%" + "%".join(term.tokens) + "%")
@@ -136,7 +141,7 @@ class SearchEngine(ABC):
             number = int(term.tokens[0])
             if 0 < number <= MAX_IDENTIFIER:
                 parts.append(sa.select(Dandiset.id).where(Dandiset.id == number))
-        return sa.union(*parts)
+        return parts
 
     def path_words_matching(self, term: Term) -> sa.Select[Any]:
         """Dandisets whose asset paths hold every word of ``term`` (prefixes for long words)."""
@@ -159,38 +164,48 @@ class SearchEngine(ABC):
         """``(id, modified)`` of the dandisets matching ``query`` that ``user`` may see."""
         q: Any = sa.select(Dandiset.id, Dandiset.modified)
         q = q.where(*self.conditions(query))
-        selected: sa.Select[Any] = q.where(visibility(user)) if visible else q
+        selected: sa.Select[Any] = q.where(readable(user)) if visible else q
+        return selected
+
+    def ranking(self, query: Query, user: User | None) -> sa.Select[Any]:
+        """``(id, score, modified, set_id)`` of the dandisets matching ``query`` that
+        ``user`` may see: ``score`` is 0 for those matched only through their files (or
+        without text), ``set_id`` their combination of facet values (NULL without any)."""
+        c = self.candidates(query, user).subquery("candidates")
+        combos = SearchDandisetFacets
+        if not query.terms:
+            ranked: Any = sa.select(c.c.id, sa.literal(0.0).label("score"), c.c.modified)
+        else:
+            scores = self.scores(query.terms)
+            score: Any = sa.func.coalesce(scores.c.score, 0.0)
+            ranked = sa.select(c.c.id, score.label("score"), c.c.modified).outerjoin(
+                scores, scores.c.dandiset_id == c.c.id
+            )
+        selected: sa.Select[Any] = ranked.add_columns(combos.set_id).outerjoin(
+            combos, combos.dandiset_id == c.c.id
+        )
         return selected
 
     def conditions(self, query: Query) -> list[Any]:
         """Conditions on ``dandisets`` that select the dandisets matching ``query``, for a
         query of the caller's (visibility left to it)."""
-        conds: list[Any] = [Dandiset.id.in_(self.term_matches(term)) for term in query.terms]
-        conds += [
-            Dandiset.id.in_(operator_matches(op, values, query, self.lowered))
-            for op, values in query.values.items()
-        ]
-        conds += _date_conditions(Dandiset.created, query.created)
-        conds += _date_conditions(Dandiset.modified, query.modified)
-        return conds
+        conds: list[Any] = [self.term_condition(term) for term in query.terms]
+        return conds + operator_conditions(query, self.lowered)
+
+    def term_condition(self, term: Term) -> Any:
+        """A condition on ``dandisets`` that holds where ``term`` occurs."""
+        return Dandiset.id.in_(self.term_matches(term))
 
 
-def visibility(user: User | None) -> Any:
-    """Open dandisets, plus embargoed ones for their owners (all of them for admins)."""
-    open_ = Dandiset.embargo_status == EmbargoStatus.OPEN
-    if user is None:
-        return open_
-    if user.is_admin:
-        return sa.true()
-    owned = (
-        sa.select(dandiset_owners.c.dandiset_id)
-        .where(
-            dandiset_owners.c.dandiset_id == Dandiset.id,
-            dandiset_owners.c.user_id == user.id,
-        )
-        .exists()
-    )
-    return sa.or_(open_, owned)
+def operator_conditions(query: Query, lowered: Callable[[Any], Any]) -> list[Any]:
+    """Conditions on ``dandisets`` for the operators and dates of ``query``."""
+    conds: list[Any] = [
+        Dandiset.id.in_(operator_matches(op, values, query, lowered))
+        for op, values in query.values.items()
+    ]
+    conds += _date_conditions(Dandiset.created, query.created)
+    conds += _date_conditions(Dandiset.modified, query.modified)
+    return conds
 
 
 def operator_matches(

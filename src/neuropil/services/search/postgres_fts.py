@@ -18,9 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from neuropil.db.models import SearchDandiset
-from neuropil.services.search.engine import AssetMatches, SearchEngine
-from neuropil.services.search.query import MIN_PREFIX, Term
+from neuropil.db.models import Dandiset, SearchDandiset, SearchDandisetFacets, User
+from neuropil.services.search.engine import AssetMatches, SearchEngine, operator_conditions
+from neuropil.services.search.query import MIN_PREFIX, Query, Term
+from neuropil.services.search.results import SNIPPET_CHARS, AssetHit, clip, framed
+from neuropil.services.visibility import readable
 
 _SIMPLE: Any = sa.literal_column("'simple'::regconfig")
 SNIPPET_OPTIONS = 'StartSel="", StopSel="", MaxWords=30, MinWords=12, ShortWord=2'
@@ -45,6 +47,13 @@ def all_of(parts: Sequence[str]) -> str:
     return " & ".join(parts)
 
 
+#: The read transaction's settings (see :meth:`PostgresSearch.prepare`).
+_SETTINGS = sa.text(
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+
+
 def tsquery(text: str) -> Any:
     return sa.func.to_tsquery(_SIMPLE, text)
 
@@ -55,16 +64,70 @@ class PostgresSearch(SearchEngine):
             SearchDandiset.document.op("@@")(tsquery(phrase(term.tokens)))
         )
 
+    def term_condition(self, term: Term) -> Any:
+        # Alternatives, not a UNION of the three sources: each ``IN`` is a hashed subplan
+        # built on first use, so a word every document holds (``nwb``) is never looked up
+        # among the path words and values of 10,000 dandisets.
+        sources = [self.documents_matching(term), *self.file_matches(term)]
+        return sa.or_(*(Dandiset.id.in_(source) for source in sources))
+
+    def ranking(self, query: Query, user: User | None) -> sa.Select[Any]:
+        """One pass over the GIN index for all the terms: the documents holding any term,
+        with their score and, per term, whether it holds that one; a dandiset then matches
+        a term through its document or, only when it does not, its files."""
+        if not query.terms:
+            return super().ranking(query, user)
+        doc = SearchDandiset.document
+        any_term = tsquery(any_of(query.terms))
+        # With one term, every document found holds it.
+        flags = [
+            (
+                doc.op("@@")(tsquery(phrase(term.tokens))) if len(query.terms) > 1 else sa.true()
+            ).label(f"t{i}")
+            for i, term in enumerate(query.terms)
+        ]
+        docs = (
+            sa.select(
+                SearchDandiset.dandiset_id.label("id"),
+                sa.func.ts_rank(doc, any_term).label("score"),
+                *flags,
+            )
+            .where(doc.op("@@")(any_term))
+            .cte("docs")
+            .prefix_with("MATERIALIZED")
+        )
+        terms = [
+            sa.or_(docs.c[f"t{i}"], *(Dandiset.id.in_(f) for f in self.file_matches(term)))
+            for i, term in enumerate(query.terms)
+        ]
+        combos = SearchDandisetFacets
+        ranked: Any = sa.select(
+            Dandiset.id,
+            sa.func.coalesce(docs.c.score, 0.0).label("score"),
+            Dandiset.modified,
+            combos.set_id,
+        )
+        selected: sa.Select[Any] = (
+            ranked.outerjoin(docs, docs.c.id == Dandiset.id)
+            .outerjoin(combos, combos.dandiset_id == Dandiset.id)
+            .where(*terms, *operator_conditions(query, self.lowered), readable(user))
+        )
+        return selected
+
     def prepare(self, s: Session) -> None:
-        # The planner prices ``document @@ query`` like any operator call and so prefers a
-        # sequential scan that evaluates every stored tsvector (7-12 ms for the 10,000
-        # documents of the benchmark) over the GIN index (2-4 ms) whenever a term matches
-        # about half of them — which each term of a two-word query does, once for the
-        # match and once per term. Within this read transaction only (``SET LOCAL``),
-        # sequential scans are the last resort; every table the search reads has the
-        # index it needs. Measured on the benchmark: -30 % for the ranking of the common
-        # queries, no slower anywhere.
-        s.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        # For this read transaction only (``set_config(..., true)`` is ``SET LOCAL``), in one
+        # round trip:
+        # - sequential scans are the last resort. The planner prices ``document @@ query``
+        #   like any operator call and so prefers evaluating every stored tsvector (7-12 ms
+        #   for the 10,000 documents of the benchmark) over the GIN index (2-4 ms) whenever a
+        #   term matches about half of them. Every table the search reads has the index it
+        #   needs;
+        # - no JIT compilation: a plan that has to keep a sequential scan costs 10^10 under
+        #   that setting, far past ``jit_above_cost``, and compiling it takes ~250 ms;
+        # - a plan for the values at hand: psycopg prepares a statement run 5 times on a
+        #   connection, and PostgreSQL may then switch to a generic plan, made without the
+        #   query's words: which plan a search got would depend on the searches before it.
+        s.execute(_SETTINGS)
 
     def scores(self, terms: Sequence[Term]) -> sa.Subquery:
         q = tsquery(any_of(terms))
@@ -81,16 +144,23 @@ class PostgresSearch(SearchEngine):
         if not ids:
             return {}
         text = sa.func.left(SearchDandiset.description, 20_000)
-        if terms:
-            excerpt = sa.func.ts_headline(_SIMPLE, text, tsquery(any_of(terms)), SNIPPET_OPTIONS)
-        else:
-            excerpt = sa.func.left(text, 240)
+        if not terms:
+            opening = sa.func.left(text, 2 * SNIPPET_CHARS)
+            rows = s.execute(
+                sa.select(SearchDandiset.dandiset_id, opening).where(
+                    SearchDandiset.dandiset_id.in_(ids)
+                )
+            )
+            return {r[0]: clip(str(r[1] or "")) for r in rows}
+        # ts_headline cuts at words but marks no cut: the ellipses come from comparing the
+        # excerpt with the description it came from.
+        excerpt = sa.func.ts_headline(_SIMPLE, text, tsquery(any_of(terms)), SNIPPET_OPTIONS)
         rows = s.execute(
-            sa.select(SearchDandiset.dandiset_id, excerpt).where(
+            sa.select(SearchDandiset.dandiset_id, excerpt, text).where(
                 SearchDandiset.dandiset_id.in_(ids)
             )
         )
-        return {r[0]: " ".join(str(r[1]).split()) for r in rows}
+        return {r[0]: framed(str(r[1] or ""), str(r[2] or "")) for r in rows}
 
     def asset_matches(
         self,
@@ -111,8 +181,10 @@ class PostgresSearch(SearchEngine):
             _PAGE_ASSETS, {"ids": list(dandiset_ids), "q": all_of(parts), "limit": limit}
         )
         out: dict[int, AssetMatches] = {}
-        for dandiset_id, asset_pk, n in rows:
-            out.setdefault(dandiset_id, AssetMatches([], int(n))).asset_pks.append(asset_pk)
+        for dandiset_id, asset_pk, n, path, asset_id, size in rows:
+            found = out.setdefault(dandiset_id, AssetMatches([], int(n)))
+            found.asset_pks.append(asset_pk)
+            found.hits[asset_pk] = AssetHit(path, asset_id, int(size or 0))
         return out
 
 
@@ -120,9 +192,10 @@ class PostgresSearch(SearchEngine):
 #: dandiset. ``OFFSET 0`` keeps the planner from answering with the GIN index: over the
 #: whole table a common word (``nwb``) is a million postings, while the dandiset's own rows
 #: are one primary-key range whose stored tsvectors are checked directly. The window count
-#: comes from the same evaluation as the first rows.
+#: comes from the same evaluation as the first rows; what the page shows of each asset comes
+#: along (one round trip less).
 _PAGE_ASSETS = sa.text(
-    """SELECT d.id, m.asset_id, m.n
+    """SELECT d.id, m.asset_id, m.n, a.path, a.asset_id, b.size
     FROM unnest(CAST(:ids AS integer[])) WITH ORDINALITY AS d(id, i)
     CROSS JOIN LATERAL (
         SELECT mine.asset_id, count(*) OVER () AS n
@@ -132,5 +205,7 @@ _PAGE_ASSETS = sa.text(
         ORDER BY mine.asset_id
         LIMIT :limit
     ) AS m
+    JOIN assets a ON a.id = m.asset_id
+    LEFT JOIN asset_blobs b ON b.blob_id = a.blob_id
     ORDER BY d.i, m.asset_id"""
 )

@@ -4,6 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The longest snippet shown when the description holds no matched word (its opening).
+SNIPPET_CHARS = 240
+ELLIPSIS = "…"
+#: Trailing punctuation dropped where a snippet is cut (``"the archive, …"`` reads badly).
+_CUT_PUNCTUATION = " .,;:-([{\"'"
+
+
+def clip(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """``text`` with runs of white space made single, cut to at most ``limit`` characters
+    at a word boundary, with an ellipsis when anything was cut (never mid-word: not
+    "... the archive. hi" for "hippocampus")."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit + 1]
+    space = cut.rfind(" ")
+    head = cut[:space] if space > 0 else words[:limit]  # one giant word: cut it anyway
+    return head.rstrip(_CUT_PUNCTUATION) + ELLIPSIS
+
+
+def framed(fragment: str, whole: str) -> str:
+    """A fragment of ``whole`` (an excerpt around the matched words) with an ellipsis on
+    each side where ``whole`` goes on."""
+    fragment, whole = " ".join(fragment.split()), " ".join(whole.split())
+    if not fragment:
+        return clip(whole)
+    start = whole.find(fragment)
+    if start < 0:
+        return fragment
+    before = ELLIPSIS if start > 0 else ""
+    after = ELLIPSIS if start + len(fragment) < len(whole) else ""
+    return f"{before}{fragment}{after}"
+
 
 @dataclass(frozen=True)
 class AssetHit:

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT
 from neuropil.db.engine import Database
-from neuropil.db.models import Asset, AssetBlob, SearchFacet, User, Version, VersionStatus
+from neuropil.db.models import (
+    Asset,
+    AssetBlob,
+    SearchFacetSetValue,
+    User,
+    Version,
+    VersionStatus,
+)
 from neuropil.errors import BadRequest
 from neuropil.services.context import Context
 from neuropil.services.search.engine import FACETS, SearchEngine
@@ -20,6 +27,8 @@ from neuropil.services.search.results import AssetHit, DandisetHit, SearchResult
 from neuropil.services.search.sqlite_fts import SqliteSearch
 
 MAX_PAGE_SIZE = 100
+#: The largest page number (page x page size must fit a 64-bit SQL offset).
+MAX_PAGE = 10**9
 #: Matching assets listed under each hit.
 ASSETS_PER_HIT = 10
 #: Values listed per facet.
@@ -43,6 +52,8 @@ def search_conditions(db: Database, text: str) -> tuple[SearchEngine, list[Any]]
 def _check_page(page: int, page_size: int) -> None:
     if page < 1:
         raise BadRequest(f"page must be 1 or more, not {page}.")
+    if page > MAX_PAGE:  # the offset must fit a 64-bit database integer
+        raise BadRequest(f"page must be at most {MAX_PAGE}; ask for a smaller page number.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}.")
 
@@ -75,17 +86,10 @@ def _match(
     The matching dandisets are ranked once, into a materialized CTE that the page, the
     total and the facet counts all read: only what is shown leaves the database (a broad
     query matches every dandiset; sending their ids to Python and back cost more than
-    matching them)."""
-    c = engine.candidates(query, user).subquery("candidates")
-    if query.terms:
-        scores = engine.scores(query.terms)
-        score: Any = sa.func.coalesce(scores.c.score, 0.0)
-        ranked: Any = sa.select(c.c.id, score.label("score"), c.c.modified).outerjoin(
-            scores, scores.c.dandiset_id == c.c.id
-        )
-    else:
-        ranked = sa.select(c.c.id, sa.literal(0.0).label("score"), c.c.modified)
-    r = ranked.cte("ranked").prefix_with("MATERIALIZED")
+    matching them). Facets are counted per combination of values (the ranking carries each
+    dandiset's ``search_dandiset_facets.set_id``), then per value over the few combinations
+    found."""
+    r = engine.ranking(query, user).cte("ranked").prefix_with("MATERIALIZED")
     keys = (r.c.score.desc(), r.c.modified.desc(), r.c.id)
     null_text = sa.null().cast(sa.Text)
     shown = (
@@ -95,7 +99,12 @@ def _match(
         .limit(page_size)
         .subquery("shown")
     )
-    dandiset: Any = engine.facet_dandiset(SearchFacet.dandiset_id)
+    per_set = (
+        sa.select(r.c.set_id, sa.func.count().label("n"))
+        .where(r.c.set_id.is_not(None))
+        .group_by(r.c.set_id)
+        .subquery("per_set")
+    )
     stmt = sa.union_all(
         sa.select(
             sa.literal(0).label("kind"),
@@ -112,13 +121,12 @@ def _match(
             sa.literal(2),
             sa.null(),
             sa.null(),
-            SearchFacet.facet,
-            SearchFacet.value,
-            sa.func.count(),
+            SearchFacetSetValue.facet,
+            SearchFacetSetValue.value,
+            sa.func.sum(per_set.c.n),
         )
-        .join(r, r.c.id == dandiset)  # ids are unique in ``ranked``: a join counts once
-        .where(SearchFacet.facet.in_(FACETS))
-        .group_by(SearchFacet.facet, SearchFacet.value),
+        .join(per_set, per_set.c.set_id == SearchFacetSetValue.set_id)
+        .group_by(SearchFacetSetValue.facet, SearchFacetSetValue.value),
     )
     total = 0
     window: list[tuple[int, float, int]] = []
@@ -147,7 +155,9 @@ def _hits(
     versions = _versions(s, ids)
     snippets = engine.snippets(s, ids, query.terms)
     matches = engine.assets(s, ids, query, ASSETS_PER_HIT)
-    details = _asset_hits(s, [pk for m in matches.values() for pk in m.asset_pks])
+    details = {pk: hit for m in matches.values() for pk, hit in m.hits.items()}
+    unread = [pk for m in matches.values() for pk in m.asset_pks if pk not in details]
+    details |= _asset_hits(s, unread)
     hits = []
     for dandiset_id, score in window:
         name, version = versions[dandiset_id]

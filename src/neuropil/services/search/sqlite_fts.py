@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from neuropil.db.models import SearchFacet, SearchWord
 from neuropil.services.search.engine import AssetMatches, SearchEngine
 from neuropil.services.search.query import MIN_PREFIX, Term, words
+from neuropil.services.search.results import SNIPPET_CHARS, clip
 
 DANDISETS = sa.table("search_dandiset_fts", sa.column("rowid", sa.Integer))
 ASSETS = sa.table("search_asset_fts", sa.column("rowid", sa.Integer))
@@ -64,13 +65,6 @@ class SqliteSearch(SearchEngine):
         # 50,000 facet rows of the benchmark).
         return column
 
-    def facet_dandiset(self, column: Any) -> Any:
-        # ``+ 0`` hides the primary key from the planner, which would otherwise seek every
-        # matched dandiset in it and sort all the rows found (50 ms instead of 10 for the
-        # 10,000 dandisets of the benchmark); scanning the (facet, value, dandiset_id) index
-        # counts in index order, a few ms even when only a handful match.
-        return column + 0
-
     def scores(self, terms: Sequence[Term]) -> sa.Subquery:
         # bm25() is "lower is better" and negative: negate it so higher is better.
         rank = -sa.func.bm25(_DANDISETS_MATCH, *WEIGHTS)
@@ -98,13 +92,14 @@ class SqliteSearch(SearchEngine):
             out.update({r[0]: r[1] for r in rows})
         rest = [i for i in ids if i not in out]
         if rest:
+            # The opening of the description, cut at a word (FTS5's snippets are cut at
+            # tokens already, with their own ellipses).
             description: Any = sa.literal_column("description")
+            opening = sa.func.substr(description, 1, 2 * SNIPPET_CHARS)
             rows = s.execute(
-                sa.select(DANDISETS.c.rowid, sa.func.substr(description, 1, 240)).where(
-                    DANDISETS.c.rowid.in_(rest)
-                )
+                sa.select(DANDISETS.c.rowid, opening).where(DANDISETS.c.rowid.in_(rest))
             )
-            out.update({r[0]: r[1] for r in rows})
+            out.update({r[0]: clip(r[1] or "") for r in rows})
         return {k: " ".join(v.split()) for k, v in out.items()}
 
     def asset_matches(

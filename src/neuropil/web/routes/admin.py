@@ -6,8 +6,8 @@ from starlette.responses import Response
 
 from neuropil.db.models import UserStatus
 from neuropil.services import accounts
+from neuropil.web.errors import page_router
 from neuropil.web.render import render
-from neuropil.web.routes._common import page_router
 from neuropil.web.state import FormDep, WebDep
 
 router = page_router()

@@ -9,12 +9,13 @@ from starlette.responses import Response
 
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import User
-from neuropil.services import auth, dandisets, versions
+from neuropil.services import dandisets, versions, visibility
 from neuropil.services.context import Context
+from neuropil.services.embargo import EmbargoState, embargo_state
 from neuropil.services.metadata import contributors, version_metadata
 from neuropil.web import citation
+from neuropil.web.errors import page_router
 from neuropil.web.render import render
-from neuropil.web.routes._common import page_router
 from neuropil.web.state import Web, WebDep
 
 router = page_router()
@@ -28,7 +29,12 @@ class VersionPage:
 
     view: versions.VersionView
     metadata: dict[str, Any]
+    #: The reader may change the dandiset (owners, administrators).
     owner: bool
+    #: The reader sees what owners see (owners, administrators, reviewers).
+    insider: bool = False
+    #: ``None`` for an open dandiset.
+    embargo: EmbargoState | None = None
 
     @property
     def identifier(self) -> str:
@@ -44,21 +50,29 @@ class VersionPage:
 
 
 def load_version(web: Web, identifier: str, version: str, *, errors: bool = False) -> VersionPage:
-    info = dandisets.get_dandiset(web.ctx, user=web.user, identifier=identifier)
-    owner = auth.is_owner(web.user, info.dandiset)
+    info = dandisets.get_dandiset(web.ctx, user=web.reader, identifier=identifier)
+    access = visibility.access(web.ctx, user=web.reader, dandiset=info.dandiset)
     view = versions.get_version(
-        web.ctx, user=web.user, identifier=identifier, version=version, with_errors=errors and owner
+        web.ctx,
+        user=web.reader,
+        identifier=identifier,
+        version=version,
+        with_errors=errors and access.insider,
     )
     md = version_metadata(
         view.version, view.info.dandiset, web.urls, instance_name=web.ctx.settings.instance_name
     )
-    return VersionPage(view, md, owner)
+    return VersionPage(view, md, access.owner, access.insider, embargo_state(info.dandiset))
 
 
-def _names(items: object) -> list[str]:
+def summary_names(items: object) -> list[str]:
+    """The names of an ``assetsSummary`` list (species, approaches, techniques)."""
     if not isinstance(items, list):
         return []
     return [str(i.get("name")) for i in items if isinstance(i, dict) and i.get("name")]
+
+
+_names = summary_names
 
 
 def summary_of(page: VersionPage) -> dict[str, Any]:
@@ -93,7 +107,7 @@ def _landing(web: Web, identifier: str, version: str) -> Response:
         owners=page.view.info.dandiset.owners,
         contributors=contributors(page.metadata),
         summary=summary_of(page),
-        versions=all_versions(web.ctx, web.user, identifier),
+        versions=all_versions(web.ctx, web.reader, identifier),
         commands=[
             ("neuropil", f"neuropil download {url}"),
             ("dandi", f"dandi download {url}"),
@@ -107,7 +121,7 @@ def _landing(web: Web, identifier: str, version: str) -> Response:
 @router.get("/dandiset/{identifier}/")
 def dandiset_page(identifier: str, web: WebDep) -> Response:
     """The most recent published version, else the draft (as DANDI's page does)."""
-    info = dandisets.get_dandiset(web.ctx, user=web.user, identifier=identifier)
+    info = dandisets.get_dandiset(web.ctx, user=web.reader, identifier=identifier)
     version = info.published.version if info.published else DRAFT
     return _landing(web, identifier, version)
 

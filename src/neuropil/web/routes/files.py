@@ -8,6 +8,7 @@ links). Owners of a draft can rename (move) and delete assets here.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.responses import Response
@@ -16,10 +17,14 @@ from neuropil.errors import NotFound
 from neuropil.services import asset_admin, assets, browse
 from neuropil.services.metadata import asset_metadata
 from neuropil.web import viewers
+from neuropil.web.errors import page_router
+from neuropil.web.file_summary import file_summary
 from neuropil.web.render import render
-from neuropil.web.routes._common import Paging, page_number, page_router
 from neuropil.web.routes.dandiset import VersionPage, load_version
+from neuropil.web.routes.paging import Paging, page_number
+from neuropil.web.routes.preview import preview_section
 from neuropil.web.state import FormDep, Web, WebDep, field
+from neuropil.web.zarr_panel import zarr_panel
 
 router = page_router()
 
@@ -49,13 +54,13 @@ def files_page(identifier: str, version: str, request: Request, web: WebDep) -> 
     location = (request.query_params.get("location") or "").strip("/")
     page = load_version(web, identifier, version)
     if location and browse.is_file(
-        web.ctx, user=web.user, identifier=identifier, version=version, path=location
+        web.ctx, user=web.reader, identifier=identifier, version=version, path=location
     ):
         return _file_page(web, page, location)
     number = page_number(request.query_params.get("page"))
     folder = browse.folder(
         web.ctx,
-        user=web.user,
+        user=web.reader,
         identifier=identifier,
         version=version,
         path=location,
@@ -75,7 +80,7 @@ def files_page(identifier: str, version: str, request: Request, web: WebDep) -> 
 def _file_page(web: Web, page: VersionPage, path: str) -> Response:
     _, found, _ = assets.list_assets(
         web.ctx,
-        user=web.user,
+        user=web.reader,
         identifier=page.identifier,
         version=page.version,
         path=path,
@@ -87,16 +92,21 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
         raise NotFound(f"No file {path!r} in version {page.version}.")
     record = found[0]
     download = web.urls.asset_download(record.asset_id)
+    if page.embargo is not None and web.user is None and web.review_token:
+        # The API download answers a review link's reader by its token (not the cookie).
+        download += "?" + urlencode({"review": web.review_token})
     asset_status: str | None = None
     problems: list[dict[str, Any]] = []
-    if page.owner:
+    if page.insider:
         asset_status, problems = assets.get_asset_validation(
             web.ctx,
-            user=web.user,
+            user=web.reader,
             identifier=page.identifier,
             version=page.version,
             asset_id=record.asset_id,
         )
+    zarr = zarr_panel(web, record)
+    metadata = asset_metadata(record, web.urls)
     return render(
         web,
         "file.html",
@@ -104,11 +114,16 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
         asset=record,
         crumbs=crumbs(path),
         download=download,
-        metadata=asset_metadata(record, web.urls),
+        metadata=metadata,
+        summary=file_summary(metadata),
         snippet=snippet(path, download),
-        viewer_links=viewers.links(
-            web.ctx.settings.viewers,
-            url=download,
+        zarr=zarr,
+        # Outside viewers cannot read embargoed bytes, and must not be handed a review token.
+        viewer_links=[]
+        if page.embargo is not None
+        else viewers.links(
+            viewers.available(web.ctx.settings),
+            url=zarr.url if zarr else download,
             asset_id=record.asset_id,
             dandiset=page.identifier,
             version=page.version,
@@ -116,6 +131,7 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
         ),
         asset_status=asset_status,
         problems=problems,
+        preview=preview_section(web, page.identifier, page.version, path),
     )
 
 

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from neuropil.core.ids import DRAFT
 from neuropil.errors import BadRequest, PermissionDenied, SchemaErrors
-from neuropil.services import auth, dandisets, owners, publish, versions
+from neuropil.services import auth, dandisets, embargo, owners, publish, versions
+from neuropil.web.errors import page_router
 from neuropil.web.metadata_form import LICENSES, ROLES, FormProblem, MetadataForm, place_errors
 from neuropil.web.render import render
-from neuropil.web.routes._common import page_router
 from neuropil.web.routes.dandiset import VersionPage, load_version
 from neuropil.web.state import FormDep, Web, WebDep, field
 
@@ -29,15 +29,23 @@ def create_form(web: WebDep) -> Response:
 
 @router.post("/dandiset/create")
 def create(web: WebDep, form: FormDep) -> Response:
-    values = {k: field(form, k) for k in ("name", "description", "license")}
+    names = ("name", "description", "license", "embargo", "embargo_end_date")
+    values = {k: field(form, k) for k in (*names, "funding_source", "award_number")}
     metadata: dict[str, object] = {}
     if values["description"].strip():
         metadata["description"] = values["description"].strip()
     if values["license"] in LICENSES:
         metadata["license"] = [values["license"]]
     try:
+        terms = None
+        if values["embargo"]:
+            terms = embargo.parse_terms(
+                funding_source=values["funding_source"],
+                award_number=values["award_number"],
+                end_date=values["embargo_end_date"],
+            )
         info = dandisets.create_dandiset(
-            web.ctx, user=web.user, name=values["name"], metadata=metadata
+            web.ctx, user=web.user, name=values["name"], metadata=metadata, embargo=terms
         )
     except BadRequest as exc:
         return render(
@@ -103,6 +111,7 @@ def save_metadata(identifier: str, web: WebDep, form: FormDep) -> Response:
             version=DRAFT,
             name=name,
             metadata=metadata,
+            strict=True,
         )
     except FormProblem as exc:
         return _editor(web, page, edited, exc.errors, status=400, message=str(exc))

@@ -11,8 +11,9 @@ from fastapi import Request
 from starlette.responses import Response
 
 from neuropil.errors import BadRequest
+from neuropil.web.errors import page_router
 from neuropil.web.render import render
-from neuropil.web.routes._common import Paging, page_number, page_router
+from neuropil.web.routes.paging import Paging, page_number
 from neuropil.web.state import WebDep
 
 router = page_router()
@@ -55,7 +56,7 @@ def search_page(request: Request, web: WebDep) -> Response:
     from neuropil.services.search import search
 
     try:
-        result = search(web.ctx, user=web.user, query=query, page=number, page_size=PAGE_SIZE)
+        result = search(web.ctx, user=web.reader, query=query, page=number, page_size=PAGE_SIZE)
     except BadRequest as exc:
         return render(
             web,

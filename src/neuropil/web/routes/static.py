@@ -7,7 +7,7 @@ from importlib import resources
 from starlette.responses import Response
 
 from neuropil.errors import NotFound
-from neuropil.web.routes._common import page_router
+from neuropil.web.errors import page_router
 
 router = page_router()
 

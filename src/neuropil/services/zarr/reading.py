@@ -1,0 +1,57 @@
+"""Reading a Zarr, live or snapshot: its file listing and one file's bytes.
+
+Every read passes the same check as any read of the Zarr's dandiset
+(:func:`neuropil.services.zarr.archives.visible_zarr`).
+"""
+
+from __future__ import annotations
+
+from neuropil.core.zarr_paths import validate_zarr_prefix
+from neuropil.db.models import User
+from neuropil.errors import BadRequest, NotFound
+from neuropil.services.context import Context
+from neuropil.services.zarr import listing
+from neuropil.services.zarr.archives import visible_zarr
+from neuropil.services.zarr.files import locate
+
+MAX_LIMIT = 1000
+
+
+def list_files(
+    ctx: Context,
+    *,
+    user: User | None,
+    zarr_id: str,
+    prefix: str = "",
+    after: str = "",
+    limit: int = MAX_LIMIT,
+) -> tuple[list[listing.ListedFile], bool]:
+    """A page of files (S3 ``ListObjectsV2``-like: a plain key prefix, keys after
+    ``after``) and whether more follow."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}.")
+    validate_zarr_prefix(prefix)
+    with ctx.db.read() as s:
+        z = visible_zarr(s, user, zarr_id)
+    return listing.page(ctx, z, prefix=prefix, after=after, limit=limit)
+
+
+def file_at(ctx: Context, *, user: User | None, zarr_id: str, key: str) -> listing.ListedFile:
+    """The file at ``key`` (its object in the store), or :class:`NotFound`."""
+    with ctx.db.read() as s:
+        z = visible_zarr(s, user, zarr_id)
+    return locate(ctx, z, key)
+
+
+def small_file(
+    ctx: Context, *, user: User | None, zarr_id: str, key: str, limit: int = 64 << 10
+) -> bytes | None:
+    """The bytes of a small file (``.zattrs`` for a page), or ``None`` if it is absent or
+    larger than ``limit``."""
+    try:
+        found = file_at(ctx, user=user, zarr_id=zarr_id, key=key)
+    except NotFound:
+        return None
+    if found.size > limit:
+        return None
+    return b"".join(ctx.store.read(found.object_key))

@@ -1,0 +1,1 @@
+"""Tests of service functions that need no running server."""

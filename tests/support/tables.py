@@ -1,0 +1,94 @@
+"""Dandisets with the demo NWB sessions, and reading their tables over HTTP (tables tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from neuropil.demo_data import make_demo_files
+from neuropil.nwb.metadata import extract_asset_metadata
+from neuropil.tables import SEP
+from tests.api.helpers import create_dandiset, upload_asset, wait_for
+from tests.support.dandisets import publishable_metadata
+from tests.support.nwb import NwbSet
+
+README = b"two sessions of mouse01\n"
+
+
+def demo_set(directory: Path) -> NwbSet:
+    """Every demo session (ecephys, ophys, icephys), organized as ``dandi organize`` would."""
+    return NwbSet(directory, tuple(make_demo_files(directory, organized=True)))
+
+
+def expected_sessions(nwb: NwbSet) -> list[dict[str, Any]]:
+    """:func:`read_with_pynwb` of every file, in the table's order (subject, session)."""
+    found = [read_with_pynwb(nwb.local(p)) for p in nwb.asset_paths]
+    return sorted(found, key=lambda e: (e["subject"] or "", e["session"] or ""))
+
+
+def upload_nwb(c: httpx.Client, ident: str, nwb: NwbSet, asset_path: str) -> dict[str, Any]:
+    """Upload a demo file with the metadata ``neuropil upload`` extracts from it."""
+    local = nwb.local(asset_path)
+    md = extract_asset_metadata(local, asset_path=asset_path).metadata
+    return upload_asset(c, ident, asset_path, local.read_bytes(), md)
+
+
+def table_url(ident: str, name: str, version: str = "draft") -> str:
+    return f"dandisets/{ident}/versions/{version}/tables/{name}/"
+
+
+def get_rows(c: httpx.Client, ident: str, name: str, version: str = "draft") -> list[Any]:
+    r = c.get(table_url(ident, name, version))
+    assert r.status_code == 200, r.text
+    rows: list[Any] = r.json()
+    return rows
+
+
+def settled(c: httpx.Client, ident: str, version: str = "draft") -> list[Any]:
+    """The sessions table once every file's sha256 is known and every index built."""
+
+    def ready() -> list[Any] | None:
+        files = get_rows(c, ident, "files", version)
+        sessions = get_rows(c, ident, "sessions", version)
+        done = all(f["sha256"] for f in files) and all(
+            s["index_status"] == "built" for s in sessions
+        )
+        return sessions if done else None
+
+    return wait_for(ready, timeout=60)
+
+
+def nwb_dandiset(c: httpx.Client, nwb: NwbSet) -> str:
+    """A publishable draft with the NWB files and a README, hashed and indexed."""
+    ident = create_dandiset(c, metadata=publishable_metadata("Two demo sessions."))
+    for path in nwb.asset_paths:
+        upload_nwb(c, ident, nwb, path)
+    upload_asset(c, ident, "README.txt", README)
+    settled(c, ident)
+    return ident
+
+
+def uploaded_metadata(nwb: NwbSet, asset_path: str) -> dict[str, Any]:
+    """The metadata :func:`upload_nwb` sends for a file."""
+    return extract_asset_metadata(nwb.local(asset_path), asset_path=asset_path).metadata
+
+
+def read_with_pynwb(path: Path) -> dict[str, Any]:
+    """What a session row should say about one NWB file, read independently with pynwb."""
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(path), "r") as io:
+        f = io.read()
+        electrodes = len(f.electrodes) if f.electrodes is not None else 0
+        return {
+            "subject": f.subject.subject_id if f.subject is not None else None,
+            "session": f.session_id,
+            "session_description": f.session_description,
+            "devices": SEP.join(sorted(f.devices)),
+            "electrode_count": electrodes + len(f.icephys_electrodes),
+            "units_count": len(f.units) if f.units is not None else 0,
+            "imaging_planes": SEP.join(sorted(f.imaging_planes)),
+            "acquisition": SEP.join(sorted(f.acquisition)),
+        }

@@ -1,0 +1,87 @@
+"""The load benchmark's parts that need no server: wrk's output parsed, the report's rows.
+
+(The whole benchmark needs ``wrk``, minutes of load and optionally dandi-archive; these
+checks keep a wrk format change or a report bug from surfacing only after a long run.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from benchmarks import load, wrk
+
+WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:41234/api/dandisets/
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.31ms    4.02ms  61.50ms   80.00%
+    Req/Sec   650.12     40.33   730.00     70.00%
+  Latency Distribution
+     50%   11.90ms
+     75%   14.02ms
+     90%   17.35ms
+     99%    1.02s
+  12990 requests in 10.01s, 8.51MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   1297.70
+Transfer/sec:    870.55KB
+NP-ERRORS non2xx=5 connect=0 read=1 write=0 timeout=2
+"""
+
+
+def test_wrk_output_is_parsed() -> None:
+    r = wrk.parse(WRK_OUTPUT)
+    assert (r.requests, r.rps, r.seconds) == (12990, 1297.70, 10.01)
+    assert (r.p50_ms, r.p90_ms, r.p99_ms) == (11.90, 17.35, 1020.0)
+    assert (r.non2xx, r.socket_errors, r.errors) == (5, 3, 8)
+
+
+def test_unexpected_wrk_output_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unexpected wrk output"):
+        wrk.parse("Running 10s test @ http://127.0.0.1:1/\n")
+
+
+def test_load_targets_only_loopback(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        wrk.run_wrk("http://192.0.2.1/", script_dir=tmp_path, seconds=1)
+
+
+def _sample(target: str, request: str, rnd: int, rps: float, p99: float = 20.0) -> dict[str, Any]:
+    return {
+        "round": rnd,
+        "request": request,
+        "target": target,
+        "rps": rps,
+        "p50_ms": 5.0,
+        "p99_ms": p99,
+        "errors": 0,
+        "cpu_ms_per_request": 1.0,
+    }
+
+
+def test_rows_give_ratios_per_round_and_verdicts() -> None:
+    np_, peer = "neuropil SQLite x1", "dandi-archive x1"
+    samples = [
+        _sample(np_, "version info", 0, 1000.0),
+        _sample(peer, "version info", 0, 50.0),
+        _sample(np_, "version info", 1, 900.0, p99=80.0),
+        _sample(peer, "version info", 1, 100.0),
+        _sample(np_, load.BLOB_REQUEST, 0, 300.0),
+    ]
+    phase = {
+        "processes": 1,
+        "targets": [
+            {"name": np_, "kind": "neuropil", "urls": {}},
+            {"name": peer, "kind": "dandi-archive", "urls": {}},
+        ],
+        "samples": samples,
+    }
+    rows = load.rows({"phases": [phase]})
+    info = next(r for r in rows if r[1] == "wrk" and r[2] == np_ and "version info" in r[0])
+    assert info[3] == "950/s" and info[4] == "900-1000"
+    assert info[6] == "14.5x (9.0-20.0)"  # the median of 20x and 9x, per round
+    assert info[8] == "MISS (p99)"  # median p99 of 20 and 80 ms is 50 ms: not under 50
+    blob = next(r for r in rows if r[2] == np_ and load.BLOB_REQUEST in r[0])
+    assert blob[6] == "" and blob[8] == "ok"
+    assert any(r[2] == peer for r in rows)
