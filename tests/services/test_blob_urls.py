@@ -14,6 +14,7 @@ import pytest
 from neuropil.api import blob_headers
 from neuropil.config import Settings
 from neuropil.core.signing import UrlSigner
+from neuropil.errors import StorageError
 from neuropil.services import blob_urls
 from neuropil.services.context import Context
 from neuropil.services.urls import Urls
@@ -133,5 +134,5 @@ def test_capabilities_are_declared() -> None:
     assert s3_store().capabilities.presigned_urls
     assert LocalBlobStore.capabilities.local_files
     assert MemoryBlobStore().local_path(KEY) is None
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(StorageError, match="does not presign"):
         MemoryBlobStore().presign_get(KEY, 60)

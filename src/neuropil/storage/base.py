@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from neuropil.core.ranges import ByteRange
+from neuropil.errors import StorageError
 
 
 def blob_key(blob_id: str | uuid.UUID) -> str:
@@ -174,11 +175,15 @@ class BlobStore(ABC):
 
     def presign_part(self, key: str, multipart_id: str, part_number: int, expires_in: int) -> str:
         """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+        raise StorageError(
+            f"{type(self).__name__} does not presign URLs; check capabilities.presigned_urls first"
+        )
 
     def presign_complete(self, key: str, multipart_id: str, expires_in: int) -> str:
         """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+        raise StorageError(
+            f"{type(self).__name__} does not presign URLs; check capabilities.presigned_urls first"
+        )
 
     def presign_get(
         self,
@@ -189,11 +194,15 @@ class BlobStore(ABC):
         content_type: str | None = None,
     ) -> str:
         """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not presign URLs")
+        raise StorageError(
+            f"{type(self).__name__} does not presign URLs; check capabilities.presigned_urls first"
+        )
 
     def object_url(self, key: str) -> str:
         """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""
-        raise NotImplementedError(f"{type(self).__name__} has no URLs of its own")
+        raise StorageError(
+            f"{type(self).__name__} has no URLs of its own; check capabilities.presigned_urls first"
+        )
 
 
 class PresigningBlobStore(BlobStore):
