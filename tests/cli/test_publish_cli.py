@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from neuropil.cli.main import cli
 from neuropil.client.archive import Archive
-from neuropil.client.publishing import MetadataRejected, NotPublishable
+from neuropil.client.publishing import NotPublishable
 from tests.conftest import Archive as Server
 from tests.support.client_env import isolate_client
 from tests.support.nwb import NwbSet, make_organized_set, stage_dandiset
@@ -54,17 +54,22 @@ def write_yaml(path: Path, data: object) -> Path:
     return path
 
 
-def test_metadata_set_refuses_schema_errors_per_field(archive: Server, tmp_path: Path) -> None:
+def test_metadata_set_stores_an_invalid_draft_and_lists_errors_per_field(
+    archive: Server, tmp_path: Path
+) -> None:
+    # Drafts may be invalid, as on DANDI (issue 16): saved, then each schema error is listed
+    # by field with the fix, and publishing stays refused until it is valid.
     ident = new_dandiset(archive)
     url = f"{archive.api_url}/dandisets/{ident}/"
     bad = {**PUBLISHABLE, "contributor": "Pat Tester", "license": "CC0"}
     result = run("metadata", url, "--set", str(write_yaml(tmp_path / "bad.yaml", bad)),
                  "--token", archive.user_token)  # fmt: skip
-    assert result.exit_code == 1, result.output
-    assert "contributor" in result.stderr and "license" in result.stderr
-    # Nothing was saved.
+    assert result.exit_code == 0, result.output
+    assert "Invalid" in result.output
+    assert "contributor:" in result.output and "license:" in result.output
+    assert 'license: ["spdx:CC-BY-4.0"]' in result.output
     shown = yaml.safe_load(run("metadata", url).stdout)
-    assert shown.get("description") != PUBLISHABLE["description"]
+    assert shown["license"] == "CC0"
 
 
 def test_metadata_set_then_show(archive: Server, tmp_path: Path) -> None:
@@ -125,9 +130,10 @@ def test_python_api_set_metadata_rejects(archive: Server) -> None:
     ident = new_dandiset(archive)
     with Archive(archive.api_url, archive.user_token) as client:
         ds = client.dandiset(ident, "draft")
-        with pytest.raises(MetadataRejected) as info:
-            ds.set_metadata({**PUBLISHABLE, "contributor": 5})
-        assert any("contributor" in e.field for e in info.value.errors)
+        ds.set_metadata({**PUBLISHABLE, "contributor": 5})  # stored; the draft turns Invalid
+        invalid = ds.wait_until_validated(timeout=60)
+        assert invalid.status == "Invalid"
+        assert any("contributor" in e.field for e in invalid.version_errors), invalid
         state = ds.set_metadata(PUBLISHABLE)
         assert state.version == "draft"
         settled = ds.wait_until_validated(timeout=60)

@@ -137,7 +137,12 @@ async def upload_archive(request: Request, zarr_id: str, ctx: Ctx, user: Current
     return JSON({"files": await request_body.consume(request, work)})
 
 
-@router.get("/{zarr_id}/archive/", summary="Download files as one tar stream (neuropil)")
+@router.get(
+    "/{zarr_id}/archive/",
+    summary="Download files as one tar stream (neuropil)",
+    response_class=Response,
+    responses={200: {"content": {"application/x-tar": {}}, "description": "A tar stream"}},
+)
 def download_archive(request: Request, zarr_id: str, ctx: Ctx, user: CurrentUser) -> Response:
     q = request.query_params
     stream = bulk.download_archive(
