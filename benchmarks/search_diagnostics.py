@@ -68,7 +68,12 @@ def state_line(state: dict[str, Any], generated: dict[str, Any]) -> str:
             f"({len(after_load['statements'])} statements, {after_load['seconds']} s)"
         )
     tables = state["tables"]
-    missing = [t["table"] for t in tables if t["analyzed_rows"] is None and t["rows"]]
+    from neuropil.services.search.maintenance import SQLITE_MIN_ROWS
+
+    # Tables too small to need statistics (the upkeep leaves them alone) are not missing any.
+    missing = [
+        t["table"] for t in tables if t["analyzed_rows"] is None and t["rows"] >= SQLITE_MIN_ROWS
+    ]
     visible = {
         t["table"]: t["all_visible"]
         for t in tables

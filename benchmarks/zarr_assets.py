@@ -577,8 +577,9 @@ def report(result: dict[str, Any]) -> str:
 LEGEND = (
     "Zarr: a 10,000-key Zarr (~200 MB, chunks of 4-64 KiB, made with zarr-python); wall seconds "
     "of whole CLI processes,\n  dandi vs neuropil, same server, interleaved, median of the "
-    "rounds (spread = min-max); ratio = dandi / neuropil;\n  re-upload bytes counted in the "
-    "server's store; see benchmarks/zarr_assets.py for the method and what is checked."
+    "rounds (spread = min-max); ratio = dandi / neuropil;\n  re-upload bytes sent = every byte "
+    "the client wrote to the server's sockets (a counting TCP relay);\n  see "
+    "benchmarks/zarr_assets.py for the method and what is checked."
 )
 
 

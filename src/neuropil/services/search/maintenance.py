@@ -104,8 +104,10 @@ _PG_STATS = sa.text(
     WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(:tables)
     ORDER BY c.relname"""
 )
-#: Vacuum a search table whose visibility map covers less than this share of its pages.
+#: Vacuum a search table whose visibility map covers less than this share of its pages
+#: (tables of up to ``SMALL_PAGES`` pages are read whole anyway).
 MIN_ALL_VISIBLE = 0.5
+SMALL_PAGES = 8
 
 
 def _postgres_tables() -> list[str]:
@@ -123,7 +125,8 @@ def _postgres_stats(db: Database) -> list[TableStats]:
             analyzed_rows=None if r[2] else int(r[1]),
             last_analyze=_iso(r[8]),
             last_vacuum=_iso(r[9]),
-            all_visible=round(r[4] / r[3], 3) if r[3] else None,
+            # A table of a few pages is read whole anyway: its map does not matter.
+            all_visible=round(r[4] / r[3], 3) if r[3] > SMALL_PAGES else None,
         )
         for r in rows
     ]
@@ -134,7 +137,7 @@ def _postgres_due(rows: Sequence[Sequence[Any]], force: bool) -> list[str]:
     for name, tuples, never, pages, visible, modified, inserted, dead, _a, _v in rows:
         vacuum = name in SEARCH_TABLES or name in POSTGRES_TABLES
         limit = MIN_CHANGES + VACUUM_FRACTION * tuples
-        unmapped = pages > 8 and visible < MIN_ALL_VISIBLE * pages
+        unmapped = pages > SMALL_PAGES and visible < MIN_ALL_VISIBLE * pages
         if vacuum and (force or inserted > limit or dead > limit or unmapped):
             # VACUUM (ANALYZE) when both are due: one pass.
             statements.append(f"VACUUM (ANALYZE) {name}")
