@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.api.helpers import client, create_dandiset
+from tests.api.helpers import client, create_dandiset, unique_name
 from tests.conftest import Archive
 
 
@@ -33,3 +33,15 @@ def admin(archive: Archive) -> Iterator[httpx.Client]:
 def dandiset(alice: httpx.Client) -> str:
     """A fresh dandiset owned by alice."""
     return create_dandiset(alice)
+
+
+@pytest.fixture(scope="module")
+def bob_token(archive: Archive) -> str:
+    """A second approved user (not an owner of alice's dandisets), one per test module."""
+    return archive.server.add_user(unique_name("bob"))
+
+
+@pytest.fixture
+def bob(archive: Archive, bob_token: str) -> Iterator[httpx.Client]:
+    with client(archive.api_url, bob_token) as c:
+        yield c

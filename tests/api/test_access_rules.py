@@ -4,7 +4,6 @@ owner e-mail addresses are for owners, DANDI's ``PUT /users/``, one path per ass
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,28 +12,14 @@ from tests.api.helpers import (
     add_asset,
     all_pages,
     assets_url,
-    client,
     complete,
     create_dandiset,
     put_parts,
     random_bytes,
     start_upload,
-    unique_name,
     upload_blob,
     validate,
 )
-from tests.conftest import Archive
-
-
-@pytest.fixture(scope="module")
-def bob_token(archive: Archive) -> str:
-    return archive.server.add_user(unique_name("bob"))
-
-
-@pytest.fixture
-def bob(archive: Archive, bob_token: str) -> Iterator[httpx.Client]:
-    with client(archive.api_url, bob_token) as c:
-        yield c
 
 
 def _bob_name(bob: httpx.Client) -> str:

@@ -5,7 +5,6 @@ and the URLs of embargoed bytes. Who may read what is ``test_permission_matrix.p
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import h5py
@@ -41,17 +40,6 @@ from tests.api.helpers import (
 from tests.api.publishing import DANDISET_METADATA, asset_metadata, publish, wait_status
 from tests.conftest import Archive
 from tests.support.server import ServerProcess
-
-
-@pytest.fixture(scope="module")
-def bob_token(archive: Archive) -> str:
-    return archive.server.add_user(unique_name("bob"))
-
-
-@pytest.fixture
-def bob(archive: Archive, bob_token: str) -> Iterator[httpx.Client]:
-    with client(archive.api_url, bob_token) as c:
-        yield c
 
 
 def _today() -> date:

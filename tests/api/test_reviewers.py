@@ -4,7 +4,6 @@ links, granted and revoked by owners, expiring; they read what owners read, writ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,17 +19,6 @@ from tests.api.embargo_helpers import (
 from tests.api.helpers import client, draft_url, unique_name
 from tests.conftest import Archive
 from tests.web.helpers import WebClient, text
-
-
-@pytest.fixture(scope="module")
-def bob_token(archive: Archive) -> str:
-    return archive.server.add_user(unique_name("bob"))
-
-
-@pytest.fixture
-def bob(archive: Archive, bob_token: str) -> Iterator[httpx.Client]:
-    with client(archive.api_url, bob_token) as c:
-        yield c
 
 
 def test_grant_and_revoke_a_named_reviewer(alice: httpx.Client, bob: httpx.Client) -> None:

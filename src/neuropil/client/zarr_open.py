@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from neuropil.errors import NotFound, UsageError
+from neuropil.errors import NotFound, Unsupported, UsageError
 from neuropil.http import redirects
 from neuropil.http.transport import Transport
 
@@ -53,16 +53,22 @@ class HttpZarrStore(MutableMapping[str, bytes]):
         return True
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        raise NotImplementedError("remote Zarrs are read-only")
+        raise PermissionError("remote Zarrs are read-only: change them with `neuropil upload`")
 
     def __delitem__(self, key: str) -> None:
-        raise NotImplementedError("remote Zarrs are read-only")
+        raise PermissionError("remote Zarrs are read-only: change them with `neuropil upload`")
 
     def __iter__(self) -> Iterator[str]:
-        raise NotImplementedError("listing a remote Zarr needs the archive's files API")
+        raise Unsupported(
+            "listing a remote Zarr needs the archive's files API: open it with consolidated "
+            "metadata, or list keys with `neuropil ls`"
+        )
 
     def __len__(self) -> int:
-        raise NotImplementedError("listing a remote Zarr needs the archive's files API")
+        raise Unsupported(
+            "listing a remote Zarr needs the archive's files API: open it with consolidated "
+            "metadata, or list keys with `neuropil ls`"
+        )
 
 
 def zarr_base_url(asset: dict[str, Any]) -> str:
