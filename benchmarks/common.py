@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import platform
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,54 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit``, so that the servers are stopped and the workspace
+    removed on the way out."""
+
+    def _term(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _term)
+
+
+def standalone_parser(name: str, doc: str | None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m benchmarks.<name>``; ``doc`` is its help text."""
+    return argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_workspace_arguments(p: argparse.ArgumentParser) -> None:
+    """``--tmp-dir`` and ``--keep``: where :func:`run_standalone`'s workspace goes, and
+    whether it stays."""
+    p.add_argument("--tmp-dir", type=Path, default=None)
+    p.add_argument("--keep", action="store_true")
+
+
+def run_standalone(
+    run: Callable[[Workspace], dict[str, Any]],
+    args: argparse.Namespace,
+    *,
+    legend: str,
+    report: Callable[[dict[str, Any]], str],
+) -> int:
+    """One benchmark run on its own in a fresh workspace (``args`` from
+    :func:`add_workspace_arguments`): print its legend, its report and every failed check."""
+    exit_on_sigterm()
+    with Workspace(args.tmp_dir, keep=args.keep) as ws:
+        res = run(ws)
+    print()
+    print(legend)
+    print()
+    print(report(res))
+    for problems in res["checks"].values():
+        for problem in problems:
+            print(f"CHECK FAILED: {problem}")
+    return 0
 
 
 class NeuropilServer:
@@ -247,6 +296,20 @@ def environment() -> dict[str, Any]:
 
 
 # -- output ----------------------------------------------------------------------------------
+
+
+#: The columns of ``benchmarks.run``'s table: what each benchmark's ``rows()`` fills.
+HEADERS = (
+    "benchmark",
+    "client",
+    "subject",
+    "median",
+    "spread",
+    "detail",
+    "ratio",
+    "target",
+    "verdict",
+)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:

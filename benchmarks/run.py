@@ -6,6 +6,7 @@ python -m benchmarks --only download      # or: --only listing, --only transfer,
 python -m benchmarks --only streaming     # NWB streaming: neuropil vs remfile, fsspec, LINDI
 python -m benchmarks --only search        # search + page renders, 10,000 dandisets / 1M assets
 python -m benchmarks --only tables        # file manifest + sessions of 1,000 assets vs dandi
+python -m benchmarks --only preview       # every preview of the demo files: under 1 s each?
 python -m benchmarks --only zarr          # a 10,000-key Zarr: dandi vs neuropil, ingest, open_zarr
 python -m benchmarks --only load          # wrk: requests/s of five reads vs dandi-archive
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +29,7 @@ from benchmarks import (
     download,
     listing,
     load,
+    preview,
     publish,
     search,
     streaming,
@@ -36,22 +37,33 @@ from benchmarks import (
     transfer,
     zarr_assets,
 )
-from benchmarks.common import REPO, Workspace, environment, loadavg, log, table
+from benchmarks.common import (
+    HEADERS,
+    REPO,
+    Workspace,
+    environment,
+    exit_on_sigterm,
+    loadavg,
+    log,
+    table,
+)
 
 RESULTS = REPO / "benchmarks" / "results"
 
-HEADERS = [
-    "benchmark",
-    "client",
-    "subject",
-    "median",
-    "spread",
-    "detail",
-    "ratio",
-    "target",
-    "verdict",
-]
 ALIGN = "lllrrrrll"
+#: Every benchmark, in the order they run (``--only`` picks some).
+BENCHMARKS = (
+    "download",
+    "listing",
+    "transfer",
+    "publish",
+    "streaming",
+    "search",
+    "tables",
+    "preview",
+    "zarr",
+    "load",
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,17 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=[
-            "download",
-            "listing",
-            "transfer",
-            "publish",
-            "streaming",
-            "search",
-            "tables",
-            "zarr",
-            "load",
-        ],
+        choices=BENCHMARKS,
         action="append",
         help="run only this benchmark (repeatable)",
     )
@@ -147,30 +149,13 @@ def _fmt_ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    only = set(
-        args.only
-        or [
-            "download",
-            "listing",
-            "transfer",
-            "publish",
-            "streaming",
-            "search",
-            "tables",
-            "zarr",
-            "load",
-        ]
-    )
+    only = set(args.only or BENCHMARKS)
     size_mib = args.size_mib or (128 if args.quick else 1024)
     dl_reps = args.download_reps or (3 if args.quick else 5)
     n_assets = args.assets or (5_000 if args.quick else 100_000)
     ls_reps = args.listing_reps or (10 if args.quick else 30)
 
-    # Turn SIGTERM into an exception so the servers are stopped and the workspace removed.
-    def _term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _term)
+    exit_on_sigterm()
 
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -214,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "search": (lambda: search.run(ws, quick=args.quick), search.rows),
             "tables": (lambda: tables.run(ws), tables.rows),
+            "preview": (
+                lambda: preview.run(ws, reps=preview.QUICK_REPS if args.quick else preview.REPS),
+                preview.rows,
+            ),
             "zarr": (
                 lambda: zarr_assets.run(ws, sizes=zarr_assets.default_sizes(args.quick)),
                 zarr_assets.rows,
@@ -266,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         print(search.LEGEND)
     if "tables" in only:
         print(tables.LEGEND)
+    if "preview" in only:
+        print(preview.LEGEND)
     if "zarr" in only:
         print(zarr_assets.LEGEND)
     if "load" in only:

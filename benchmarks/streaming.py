@@ -59,7 +59,6 @@ import gc
 import importlib.metadata
 import json
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -74,7 +73,17 @@ if __package__ in (None, ""):  # ``python benchmarks/streaming.py``
 import httpx
 import numpy as np
 
-from benchmarks.common import REPO, NeuropilServer, Workspace, loadavg, log, median
+from benchmarks.common import (
+    REPO,
+    NeuropilServer,
+    Workspace,
+    add_workspace_arguments,
+    exit_on_sigterm,
+    loadavg,
+    log,
+    median,
+    standalone_parser,
+)
 from benchmarks.download import wait_for_sha256
 from benchmarks.latency_proxy import ProxyProcess
 from benchmarks.streaming_data import (
@@ -637,23 +646,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.streaming",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = standalone_parser("streaming", __doc__)
     p.add_argument("--quick", action="store_true", help="131,072 samples (~70 MB), one round")
     add_arguments(p)
-    p.add_argument("--tmp-dir", type=Path, default=None)
-    p.add_argument("--keep", action="store_true")
+    add_workspace_arguments(p)
     p.add_argument("--output", type=Path, default=None, help="JSON file to write")
     args = p.parse_args(argv)
     settings = parse_settings(args)
-
-    def _term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _term)
+    exit_on_sigterm()
     with Workspace(args.tmp_dir, keep=args.keep) as ws:
         res = run(ws, settings=settings)
     print()

@@ -53,10 +53,8 @@ the sizes and repetitions).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -69,7 +67,16 @@ if __package__ in (None, ""):  # ``python benchmarks/transfer.py``
 
 import httpx
 
-from benchmarks.common import NeuropilServer, Workspace, log, median, table
+from benchmarks.common import (
+    NeuropilServer,
+    Workspace,
+    add_workspace_arguments,
+    log,
+    median,
+    run_standalone,
+    standalone_parser,
+    table,
+)
 from benchmarks.transfer_data import (
     StoreState,
     Tree,
@@ -611,11 +618,7 @@ LEGEND = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.transfer",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = standalone_parser("transfer", __doc__)
     p.add_argument("--quick", action="store_true", help="200 files, 2 x 128 MiB, fewer runs")
     p.add_argument("--files", type=int, help="small files (default 1000)")
     p.add_argument("--file-kib", type=int, help="small file size (default 100)")
@@ -624,8 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, help="runs of (a) and (c) small per client (default 3)")
     p.add_argument("--big-reps", type=int, help="runs of (b) and (c) large (default 3)")
     p.add_argument("--reupload-reps", type=int, help="runs of (d) per client (default 3)")
-    p.add_argument("--tmp-dir", type=Path, default=None)
-    p.add_argument("--keep", action="store_true")
+    add_workspace_arguments(p)
     args = p.parse_args(argv)
     sz = default_sizes(args.quick)
     changes: dict[str, int] = {}
@@ -642,20 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         if v is not None:
             changes[fld] = v * scale
     sz = Sizes(**{**sz.__dict__, **changes})
-
-    def _term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _term)
-    with Workspace(args.tmp_dir, keep=args.keep) as ws:
-        res = run(ws, sizes=sz)
-    print()
-    print(LEGEND)
-    print()
-    print(report(res))
-    for p_ in res["checks"]["transfer"]:
-        print(f"CHECK FAILED: {p_}")
-    return 0
+    return run_standalone(lambda ws: run(ws, sizes=sz), args, legend=LEGEND, report=report)
 
 
 if __name__ == "__main__":

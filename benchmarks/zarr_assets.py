@@ -44,11 +44,9 @@ zarr-python.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
-import signal
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -60,7 +58,16 @@ if __package__ in (None, ""):  # ``python benchmarks/zarr_assets.py``
 
 import httpx
 
-from benchmarks.common import Workspace, log, median, table
+from benchmarks.common import (
+    HEADERS,
+    Workspace,
+    add_workspace_arguments,
+    log,
+    median,
+    run_standalone,
+    standalone_parser,
+    table,
+)
 from benchmarks.tcp_counter import TcpCounter
 from benchmarks.transfer import CLIENTS, Bench
 from benchmarks.transfer_data import wait_idle, write_dandiset_yaml
@@ -560,18 +567,7 @@ def rows(result: dict[str, Any]) -> list[list[Any]]:
 
 
 def report(result: dict[str, Any]) -> str:
-    headers = [
-        "measure",
-        "client",
-        "subject",
-        "median",
-        "spread",
-        "detail",
-        "ratio",
-        "target",
-        "verdict",
-    ]
-    return table(headers, rows(result), "lllrrlrll")
+    return table(["measure", *HEADERS[1:]], rows(result), "lllrrlrll")
 
 
 LEGEND = (
@@ -587,36 +583,18 @@ LEGEND = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.zarr_assets",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = standalone_parser("zarr_assets", __doc__)
     p.add_argument("--quick", action="store_true", help="2,000 keys, one round")
     p.add_argument("--keys", type=int, help="keys of the Zarr (default 10000)")
     p.add_argument("--reps", type=int, help="rounds (default 3)")
-    p.add_argument("--tmp-dir", type=Path, default=None)
-    p.add_argument("--keep", action="store_true")
+    add_workspace_arguments(p)
     args = p.parse_args(argv)
     sz = default_sizes(args.quick)
     if args.keys:
         sz = replace(sz, keys=args.keys)
     if args.reps:
         sz = replace(sz, reps=args.reps)
-
-    def _term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _term)
-    with Workspace(args.tmp_dir, keep=args.keep) as ws:
-        res = run(ws, sizes=sz)
-    print()
-    print(LEGEND)
-    print()
-    print(report(res))
-    for problem in res["checks"]["zarr"]:
-        print(f"CHECK FAILED: {problem}")
-    return 0
+    return run_standalone(lambda ws: run(ws, sizes=sz), args, legend=LEGEND, report=report)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
+from neuropil.core.smtp_url import SmtpUrl
 from neuropil.db.engine import sqlite_url
 
 
@@ -93,6 +95,15 @@ def parse_viewers(text: str) -> list[Viewer]:
     return viewers
 
 
+def parse_smtp_url(text: str) -> SmtpUrl:
+    """``NEUROPIL_SMTP_URL``, or a :class:`ValueError` that never repeats the URL (it may
+    hold a password)."""
+    try:
+        return SmtpUrl.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"NEUROPIL_SMTP_URL cannot be used: {exc}.") from exc
+
+
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:
@@ -121,6 +132,12 @@ class Settings:
     #: the standard AWS settings (``AWS_ENDPOINT_URL_S3``, credentials, region).
     storage_url: str | None = field(
         default_factory=lambda: os.environ.get("NEUROPIL_STORAGE_URL") or None
+    )
+    #: With S3: tag embargoed objects ``embargoed=true`` for the bucket policy to refuse them
+    #: to anonymous readers (``docs/deployment.md``). ``NEUROPIL_S3_EMBARGO_TAGS=0`` for a
+    #: server without object tagging (Garage), whose bucket must then not be public.
+    s3_embargo_tags: bool = field(
+        default_factory=lambda: _env_flag("NEUROPIL_S3_EMBARGO_TAGS", True)
     )
     #: Name used in identifiers such as ``NEUROPIL:000001``.
     instance_name: str = field(
@@ -194,6 +211,17 @@ class Settings:
     default_viewers: bool = field(
         default_factory=lambda: _env_flag("NEUROPIL_DEFAULT_VIEWERS", True)
     )
+    #: The SMTP server outbound mail goes through (``smtp://host:25``,
+    #: ``smtp+starttls://user:pass@host:587``, ``smtps://user:pass@host:465``; see
+    #: :mod:`neuropil.core.smtp_url`). Unset: messages are written to ``<data>/mail/``.
+    smtp_url: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_SMTP_URL") or None
+    )
+    #: The From address of outbound mail; default ``neuropil@`` the host of
+    #: ``NEUROPIL_PUBLIC_URL`` (or ``localhost``).
+    mail_from: str | None = field(
+        default_factory=lambda: os.environ.get("NEUROPIL_MAIL_FROM") or None
+    )
 
     def __post_init__(self) -> None:
         if not INSTANCE_NAME_PATTERN.fullmatch(self.instance_name):
@@ -223,6 +251,23 @@ class Settings:
                 f"NEUROPIL_DOI_PREFIX={self.doi_prefix!r} is not a DOI prefix; use the form "
                 "'10.NNNN' (four or more digits), e.g. '10.80507'."
             )
+        if self.smtp_url is not None:
+            parse_smtp_url(self.smtp_url)  # a bad URL is refused at start, not at first mail
+        if self.mail_from is not None and "@" not in parseaddr(self.mail_from)[1]:
+            raise ValueError(
+                f"NEUROPIL_MAIL_FROM={self.mail_from!r} is not an e-mail address; use the form "
+                "'archive@example.org' or 'Our Archive <archive@example.org>'."
+            )
+
+    @property
+    def smtp(self) -> SmtpUrl | None:
+        """The parsed ``NEUROPIL_SMTP_URL``, ``None`` when mail is written to files."""
+        return None if self.smtp_url is None else parse_smtp_url(self.smtp_url)
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where messages go when no SMTP server is configured."""
+        return self.data_dir / "mail"
 
     @property
     def resolved_database_url(self) -> str:

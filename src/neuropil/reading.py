@@ -19,8 +19,10 @@ h5py. Where an index is found:
    :mod:`neuropil.core.asset_urls`): its index is asked for at ``…/assets/{id}/index/``
    directly, so the file opens in one request, and its bytes are at the download URL;
 5. any other URL (a blob URL, a presigned URL, anything that redirects to the bytes): its
-   first ranged GET is sent as usual, and when an answer advertises the index (an RFC 8288
-   ``Link``, :mod:`neuropil.core.links`), the reader switches to the index.
+   first ranged GET asks for the index in place of the bytes (``Accept``, content
+   negotiation: :mod:`neuropil.core.links`), so a server holding one opens the file in that
+   one request; a server that sends the bytes instead may still advertise the index (an RFC
+   8288 ``Link``), and the reader then switches to it.
 
 A server's index may not exist (being built: 503; not HDF5 or not indexable, or a server
 without indexes: 404); then the file is read without it.
@@ -44,7 +46,7 @@ from neuropil.errors import InvalidHdf5, InvalidIndex, Unsupported
 from neuropil.http import redirects
 from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, open_index
-from neuropil.stream import BlockCache, RemoteFile, StreamStats
+from neuropil.stream import BlockCache, IndexServed, RemoteFile, StreamStats
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
@@ -117,7 +119,11 @@ def open(
     assert data_url is not None
     if not _is_url(data_url):
         return h5py.File(data_url, "r")
-    remote = _remote_file(data_url, cache=cache, transport=transport)
+    try:
+        remote = _remote_file(data_url, cache=cache, transport=transport, ask_index=index is None)
+    except IndexServed as served:  # the server answered the first request with the index
+        doc = parse_index(served.body, served.url)
+        return _open_index(_Loaded(doc, served.url), data_url, cache=cache, transport=transport)
     advertised = remote.index_url if index is None and remote.index_url != tried else None
     doc = _server_index(advertised, transport) if advertised else None
     if doc is None:
@@ -217,7 +223,7 @@ def _server_index(url: str, transport: Transport | None) -> dict[str, Any] | Non
     answer = _get(url, transport, ok=_NO_INDEX)
     if answer.status_code in _NO_INDEX:
         return None
-    return _parse_index(answer.content, url)
+    return parse_index(answer.content, url)
 
 
 def _names_an_index(where: str) -> bool:
@@ -263,10 +269,12 @@ def load_index(where: str, *, transport: Transport | None = None) -> dict[str, A
             text = Path(where).read_bytes()
         except OSError as exc:
             raise InvalidIndex(f"cannot read the index {where}: {exc}") from exc
-    return _parse_index(text, where)
+    return parse_index(text, where)
 
 
-def _parse_index(text: bytes, where: str) -> dict[str, Any]:
+def parse_index(text: bytes, where: str) -> dict[str, Any]:
+    """An index's JSON text, parsed and checked to be a ``.lindi.json`` document
+    (:class:`~neuropil.errors.InvalidIndex` names ``where`` if not)."""
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -303,10 +311,13 @@ class RemoteHdf5File(h5py.File):  # type: ignore[misc]  # h5py is untyped
             self._remote.close()
 
 
-def _remote_file(url: str, *, cache: BlockCache | None, transport: Transport | None) -> RemoteFile:
+def _remote_file(
+    url: str, *, cache: BlockCache | None, transport: Transport | None, ask_index: bool = False
+) -> RemoteFile:
     """The object at ``url``, opened: one ranged GET (plus a redirect), whose answers may
-    advertise the object's index (:attr:`RemoteFile.index_url`)."""
-    return RemoteFile(url, cache=cache, transport=transport)
+    advertise the object's index (:attr:`RemoteFile.index_url`), or with ``ask_index``, be
+    the index itself (:class:`~neuropil.stream.IndexServed` is raised)."""
+    return RemoteFile(url, cache=cache, transport=transport, ask_index=ask_index)
 
 
 def _open_remote(remote: RemoteFile) -> RemoteHdf5File:

@@ -89,7 +89,7 @@ def test_nested_download_and_following_redirects(stored: Stored, anon: httpx.Cli
 
 
 def test_inline_disposition(stored: Stored, anon: httpx.Client) -> None:
-    # NWB is not on the inline allow-list (neuropil.api.blob_headers): it stays a download.
+    # NWB is not on the inline allow-list (neuropil.services.blob_headers): it stays a download.
     r = anon.get(f"assets/{stored.asset_id}/download/", params={"content_disposition": "inline"})
     assert r.status_code == 302
     blob = httpx.head(r.headers["location"])

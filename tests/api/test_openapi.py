@@ -1,4 +1,9 @@
-"""The OpenAPI document declares the errors the API really answers with (issue 16, item 11)."""
+"""The OpenAPI document declares the statuses and bodies the API really answers with (issue 16,
+item 11 and "Proof"): the error responses of every route, and what is not JSON (manifests in
+YAML and JSON-LD, tables in three formats, a Zarr tar stream, redirects, an index still being
+built). Answers the fuzzer (``test_schemathesis.py``) does not reach are checked here against
+a real server, with :mod:`tests.support.openapi`.
+"""
 
 from __future__ import annotations
 
@@ -7,61 +12,174 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.publishing import publish_and_wait, publishable_dandiset
+from tests.conftest import Archive
+from tests.support import zarrs
+from tests.support.openapi import Document, document
+
+VERSION = "/api/dandisets/{identifier}/versions/{version}/"
+MANIFEST = VERSION + "manifests/{name}"
+OBJECT_STATUSES = {"200", "206", "304", "400", "401", "403", "404", "416"}
+INDEX_STATUSES = {"200", "304", "400", "401", "403", "404", "503"}
+
 
 @pytest.fixture(scope="module")
-def document(archive: Any) -> dict[str, Any]:
-    r = httpx.get(f"{archive.api_url}/docs/openapi.json")
-    assert r.status_code == 200
-    doc: dict[str, Any] = r.json()
-    return doc
+def doc(archive: Archive) -> dict[str, Any]:
+    return document(archive.api_url).doc
 
 
 def _codes(doc: dict[str, Any], path: str, method: str) -> set[str]:
     return set(doc["paths"][path][method]["responses"])
 
 
-def test_no_route_declares_422(document: dict[str, Any]) -> None:
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            assert "422" not in operation["responses"], (method, path)
-    assert "HTTPValidationError" not in document["components"]["schemas"]
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m, p, op) for p, ops in doc["paths"].items() for m, op in ops.items()]
 
 
-def test_errors_use_one_schema(document: dict[str, Any]) -> None:
-    error = document["components"]["schemas"]["Error"]
+def test_no_route_declares_422(doc: dict[str, Any]) -> None:
+    for method, path, operation in _operations(doc):
+        assert "422" not in operation["responses"], (method, path)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_errors_use_one_schema(doc: dict[str, Any]) -> None:
+    error = doc["components"]["schemas"]["Error"]
     assert {"type": "string"} in [{"type": s.get("type")} for s in error["anyOf"]]
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            for code, response in operation["responses"].items():
-                if code.startswith(("4", "5")):
-                    schema = response["content"]["application/json"]["schema"]
-                    assert schema == {"$ref": "#/components/schemas/Error"}
+    for method, path, operation in _operations(doc):
+        for code, response in operation["responses"].items():
+            if not code.startswith(("4", "5")):
+                continue
+            if "content" not in response:  # a byte range outside an object: no body
+                assert code == "416", (method, path, code)
+                continue
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
+
+
+def test_each_operation_is_named_once(doc: dict[str, Any]) -> None:
+    names = [op["operationId"] for _, _, op in _operations(doc)]
+    assert len(names) == len(set(names))
+    head = doc["paths"]["/api/assets/{asset_id}/download/"]["head"]["operationId"]
+    assert head.endswith("_head")
 
 
 @pytest.mark.parametrize(
     ("path", "method", "expected"),
     [
         ("/api/dandisets/", "post", {"200", "400", "401", "403", "413"}),
+        ("/api/dandisets/{identifier}/", "get", {"200", "400", "401", "403", "404"}),
         ("/api/dandisets/{identifier}/users/", "get", {"200", "400", "401", "403", "404"}),
         ("/api/dandisets/{identifier}/users/", "put", {"200", "400", "401", "403", "404", "413"}),
         (
-            "/api/dandisets/{identifier}/versions/{version}/assets/",
+            VERSION + "assets/",
             "post",
             {"200", "400", "401", "403", "404", "405", "409", "413", "423"},
         ),
-        ("/api/uploads/initialize/", "post", {"200", "400", "401", "403", "404", "409", "413"}),
         (
-            "/api/uploads/{upload_id}/validate/",
+            VERSION + "publish/",
             "post",
-            {"200", "400", "401", "403", "404", "409", "413"},
+            {"202", "400", "401", "403", "404", "405", "409", "413", "423"},
         ),
+        ("/api/assets/{asset_id}/", "get", {"200", "400", "401", "403", "404"}),
+        ("/api/uploads/initialize/", "post", {"200", "400", "401", "403", "404", "409", "413"}),
+        ("/api/uploads/{upload_id}/validate/", "post", {"200", "400", "401", "403", "404", "413"}),
+        ("/api/uploads/", "get", {"200", "400", "401", "403", "404"}),
+        (
+            "/api/zarr/{zarr_id}/files/",
+            "delete",
+            {"204", "400", "401", "403", "404", "405", "413", "423"},
+        ),
+        ("/api/zarr/{zarr_id}/files/", "get", {"200", "302", "400", "401", "403", "404"}),
+        (MANIFEST, "get", OBJECT_STATUSES),
+        (MANIFEST, "head", OBJECT_STATUSES),
+        (VERSION + "assets/{asset_id}/index/", "get", INDEX_STATUSES),
+        ("/api/assets/{asset_id}/index/", "get", INDEX_STATUSES),
+        ("/api/blobs/{blob_id}/index/", "get", INDEX_STATUSES - {"401", "403"}),
+        ("/api/assets/{asset_id}/download/", "get", {"302", "400", "401", "403", "404"}),
+        (VERSION + "tables/{name}/", "get", {"200", "304", "400", "401", "403", "404"}),
     ],
 )
 def test_real_status_codes_are_declared(
-    document: dict[str, Any], path: str, method: str, expected: set[str]
+    doc: dict[str, Any], path: str, method: str, expected: set[str]
 ) -> None:
-    assert _codes(document, path, method) == expected
+    assert _codes(doc, path, method) == expected
 
 
-def test_put_users_is_a_route(document: dict[str, Any]) -> None:
-    assert "put" in document["paths"]["/api/dandisets/{identifier}/users/"]
+def _media(doc: dict[str, Any], path: str, method: str, code: str) -> set[str]:
+    return set(doc["paths"][path][method]["responses"][code].get("content", {}))
+
+
+def test_bodies_that_are_not_json_are_declared_as_what_they_are(doc: dict[str, Any]) -> None:
+    manifests = {"application/x-yaml", "application/ld+json"}
+    assert _media(doc, MANIFEST, "get", "200") == manifests
+    assert _media(doc, MANIFEST, "get", "206") == manifests
+    assert _media(doc, MANIFEST, "get", "304") == set()
+    assert _media(doc, "/api/zarr/{zarr_id}/archive/", "get", "200") == {"application/x-tar"}
+    assert _media(doc, VERSION + "tables/{name}/", "get", "200") == {
+        "application/json",
+        "text/csv; charset=utf-8",
+        "application/vnd.apache.parquet",
+    }
+    for path in ("/api/assets/{asset_id}/download/", VERSION + "assets/{asset_id}/download/"):
+        redirect = doc["paths"][path]["get"]["responses"]["302"]
+        assert "content" not in redirect and "Location" in redirect["headers"]
+    building = doc["paths"]["/api/assets/{asset_id}/index/"]["get"]["responses"]["503"]
+    assert "Retry-After" in building["headers"]
+
+
+def test_put_users_is_a_route(doc: dict[str, Any]) -> None:
+    assert "put" in doc["paths"]["/api/dandisets/{identifier}/users/"]
+
+
+# -- real answers, checked against the document ----------------------------------------------
+def _checked(check: Document, r: httpx.Response, status: int) -> httpx.Response:
+    assert r.status_code == status, r.text[:300]
+    check.check(r)
+    return r
+
+
+def test_manifests_answer_as_declared(archive: Archive, alice: httpx.Client) -> None:
+    """YAML and JSON-LD, whole (200), a range (206), unchanged (304), a range past the end
+    (416, no body)."""
+    check = document(archive.api_url)
+    ident = publishable_dandiset(alice)
+    version = publish_and_wait(alice, ident)
+    base = f"dandisets/{ident}/versions/{version}/manifests/"
+    for name, media in [("dandiset.yaml", "application/x-yaml"), ("assets.jsonld", "ld+json")]:
+        whole = _checked(check, alice.get(base + name), 200)
+        assert media in whole.headers["content-type"]
+        part = _checked(check, alice.get(base + name, headers={"Range": "bytes=0-9"}), 206)
+        assert part.content == whole.content[:10]
+        etag = whole.headers["etag"]
+        _checked(check, alice.get(base + name, headers={"If-None-Match": etag}), 304)
+        beyond = f"bytes={len(whole.content) + 10}-"
+        _checked(check, alice.get(base + name, headers={"Range": beyond}), 416)
+        _checked(check, alice.head(base + name), 200)
+    _checked(check, alice.get(base + "nothing.yaml"), 404)
+
+
+def test_tables_downloads_and_zarr_answer_as_declared(
+    archive: Archive, alice: httpx.Client
+) -> None:
+    check = document(archive.api_url)
+    ident = publishable_dandiset(alice)
+    tables = f"dandisets/{ident}/versions/draft/tables/files/"
+    for fmt in ("json", "csv", "parquet"):
+        r = _checked(check, alice.get(tables, params={"format": fmt}), 200)
+        _checked(
+            check,
+            alice.get(tables, params={"format": fmt}, headers={"If-None-Match": r.headers["etag"]}),
+            304,
+        )
+    asset = alice.get(f"dandisets/{ident}/versions/draft/assets/").json()["results"][0]
+    download = _checked(check, alice.get(f"assets/{asset['asset_id']}/download/"), 302)
+    assert download.headers["location"]
+    zarr_id = zarrs.create_zarr(alice, ident, "declared.zarr")
+    zarrs.upload_files(alice, zarr_id, {"a/0": b"zero", ".zattrs": b"{}"})
+    zarrs.finalize(alice, zarr_id)
+    tar = _checked(check, alice.get(f"zarr/{zarr_id}/archive/"), 200)
+    assert tar.headers["content-type"] == "application/x-tar"
+    listing = _checked(check, alice.get(f"zarr/{zarr_id}/files/"), 200)
+    assert {f["Key"] for f in listing.json()["results"]} == {"a/0", ".zattrs"}
+    one = alice.get(f"zarr/{zarr_id}/files/", params={"prefix": "a/0", "download": "1"})
+    assert _checked(check, one, 302).headers["location"]

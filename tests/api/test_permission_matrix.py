@@ -1,12 +1,16 @@
-"""Who may do what, cell by cell: every read and write endpoint of the API, and the main web
-pages, for each role, on an open and on an embargoed dandiset (issue 16).
+"""Who may do what, cell by cell: every operation of the API, the main web pages and the web's
+forms, for each role, on an open and on an embargoed dandiset (issue 16).
 
 Roles: ``anonymous``; ``unapproved`` (signed up, not approved); ``other`` (approved, owns
 nothing); ``owner``; ``admin``; ``reviewer`` (a named reviewer: an approved account with a
 grant); ``link`` (a review link's token, no ``Authorization``). One server, one set of
 accounts and dandisets; each cell asserts its exact status. Writes are made so that an
 allowed caller changes nothing (an unknown asset id, unchanged metadata, ...), except the
-two destructive ones, which get a fresh dandiset per cell.
+destructive ones, which get objects of their own per cell (a dandiset, a Zarr, an upload).
+:func:`test_every_operation_of_the_api_has_its_cells` keeps the matrix whole: an operation
+of the OpenAPI document without cells fails it. Every API answer is also one the document
+declares (status and media type): the fuzzer calls as one approved owner, so these cells are
+where the document meets the other roles' answers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -32,13 +37,17 @@ from tests.api.helpers import (
     create_dandiset,
     etag_of,
     random_bytes,
+    start_upload,
     unique_name,
+    upload_asset,
     upload_blob,
     wait_for,
 )
 from tests.api.publishing import asset_metadata, wait_status
 from tests.conftest import Archive
-from tests.web.helpers import WebClient
+from tests.support import zarrs
+from tests.support.openapi import document
+from tests.web.helpers import CSRF_RE, WebClient, text
 
 ROLES = ("anonymous", "unapproved", "other", "owner", "admin", "reviewer", "link")
 STATES = ("open", "embargoed")
@@ -61,6 +70,11 @@ class Target:
     etag: str
     blob_url: str
     link_token: str
+    #: A Zarr of the dandiset with one file (``a/0``), and the owner's upload in progress.
+    zarr_id: str = ""
+    upload_id: str = ""
+    upload_etag: str = ""
+    blob_id: str = ""
 
 
 @dataclass
@@ -97,7 +111,21 @@ def _target(world_owner: httpx.Client, reviewer: str, state: str) -> Target:
     wait_for(lambda: world_owner.get(f"{url}index/").status_code != 503)
     wait_status(world_owner, ident, "Invalid")
     blob_url = next(u for u in asset["metadata"]["contentUrl"] if "/store/" in u)
-    return Target(ident, asset["asset_id"], path, etag_of(data), blob_url, str(token))
+    zarr_id = zarrs.create_zarr(world_owner, ident, "matrix.zarr")
+    zarrs.upload_files(world_owner, zarr_id, {"a/0": b"zero"})
+    upload = start_upload(world_owner, ident, random_bytes(64))
+    return Target(
+        ident,
+        asset["asset_id"],
+        path,
+        etag_of(data),
+        blob_url,
+        str(token),
+        zarr_id,
+        upload.upload_id,
+        upload.etag,
+        asset["blob"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,28 +157,51 @@ def expected_owner_action(role: str, state: str, ok: int) -> int:
     return REFUSED[role]
 
 
-# -- reads -----------------------------------------------------------------------------------
-Request = Callable[[httpx.Client, Target], httpx.Response]
+# -- the calls -------------------------------------------------------------------------------
+Body = Callable[[World, Target], Any]
 
 
-def _get(template: str) -> Request:
-    def send(c: httpx.Client, t: Target) -> httpx.Response:
-        return c.get(template.format(id=t.identifier, asset=t.asset_id))
+@dataclass(frozen=True)
+class Call:
+    """One request of a cell: ``method`` on ``template`` (relative to ``/api/``, formatted
+    with the target's ids), with a JSON ``body`` or raw ``content``. ``fresh`` makes objects
+    of the owner's for this one call (what the call destroys), named in the template."""
 
-    return send
+    method: str
+    template: str
+    body: Body | None = None
+    content: bytes | None = None
+    fresh: Callable[[World, Target], dict[str, str]] | None = None
+
+    def url(self, t: Target, **made: str) -> str:
+        ids = {"id": t.identifier, "asset": t.asset_id, "zarr": t.zarr_id, "blob": t.blob_id}
+        ids |= {"upload": t.upload_id, "etag": t.upload_etag, "random": str(uuid.uuid4())}
+        ids["path"] = t.path
+        return self.template.format(**ids, **made)
+
+    def __call__(self, c: httpx.Client, w: World, t: Target) -> httpx.Response:
+        made = self.fresh(w, t) if self.fresh else {}
+        body = {"json": self.body(w, t)} if self.body else {}
+        # The query as params: httpx drops a URL's own query when the client has params
+        # (the review link's ``?review=``).
+        path, _, query = self.url(t, **made).partition("?")
+        params = dict(parse_qsl(query))
+        return c.request(self.method, path, params=params, content=self.content, **body)
 
 
-def _head(template: str) -> Request:
-    def send(c: httpx.Client, t: Target) -> httpx.Response:
-        return c.head(template.format(id=t.identifier, asset=t.asset_id))
+def _get(template: str) -> Call:
+    return Call("GET", template)
 
-    return send
+
+def _head(template: str) -> Call:
+    return Call("HEAD", template)
 
 
 DRAFT = "dandisets/{id}/versions/draft/"
 ASSET = DRAFT + "assets/{asset}/"
+ZARR = "zarr/{zarr}/"
 #: (name, request, status for a caller who may read)
-READS: list[tuple[str, Request, int]] = [
+READS: list[tuple[str, Call, int]] = [
     ("dandiset", _get("dandisets/{id}/"), 200),
     ("versions", _get("dandisets/{id}/versions/"), 200),
     ("version metadata", _get(DRAFT), 200),
@@ -162,25 +213,37 @@ READS: list[tuple[str, Request, int]] = [
     ("asset info", _get(ASSET + "info/"), 200),
     ("asset validation", _get(ASSET + "validation/"), 200),
     ("asset download", _get(ASSET + "download/"), 302),
+    ("asset download (HEAD)", _head(ASSET + "download/"), 302),
     ("asset index (not HDF5)", _get(ASSET + "index/"), 404),
     ("top asset metadata", _get("assets/{asset}/"), 200),
     ("top asset info", _get("assets/{asset}/info/"), 200),
+    ("top asset info (HEAD)", _head("assets/{asset}/info/"), 200),
     ("top asset download", _get("assets/{asset}/download/"), 302),
     ("top asset download (HEAD)", _head("assets/{asset}/download/"), 302),
     ("top asset index (not HDF5)", _get("assets/{asset}/index/"), 404),
+    ("index at a path (not HDF5)", _get(DRAFT + "index/?path={path}"), 404),
+    ("index at a path, default version", _get("dandisets/{id}/index/?path={path}"), 404),
     ("owners", _get("dandisets/{id}/users/"), 200),
     ("files table", _get(DRAFT + "tables/files/"), 200),
+    ("files table (HEAD)", _head(DRAFT + "tables/files/"), 200),
     ("manifest (a draft has none)", _get(DRAFT + "manifests/assets.yaml"), 404),
+    ("manifest (HEAD)", _head(DRAFT + "manifests/assets.yaml"), 404),
+    ("zarr", _get(ZARR), 200),
+    ("zarr files", _get(ZARR + "files/"), 200),
+    ("zarr files (HEAD)", _head(ZARR + "files/"), 200),
+    ("zarr file download", _get(ZARR + "files/?prefix=a/0&download=1"), 302),
+    ("zarr files as tar", _get(ZARR + "archive/"), 200),
 ]
 
 
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "send", "ok"), READS, ids=[r[0] for r in READS])
-def test_read(world: World, role: str, state: str, name: str, send: Request, ok: int) -> None:
+def test_read(world: World, role: str, state: str, name: str, send: Call, ok: int) -> None:
     with world.api(role, state) as c:
-        r = send(c, world.targets[state])
+        r = send(c, world, world.targets[state])
     assert r.status_code == expected_read(role, state, ok), (name, r.text[:300])
+    document(world.archive.api_url).check(r)
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -197,6 +260,13 @@ def test_blob_urls(world: World, role: str, state: str) -> None:
             signed = httpx.get(r.headers["location"])
             assert signed.status_code == 200 and len(signed.content) == 1000
         assert r.status_code == expected_read(role, state, 302)
+        document(world.archive.api_url).check(r)
+        # The blob's own index route reads no caller: what an unsigned URL may read. Not
+        # HDF5 (no index) when open; for an embargoed blob, no word that it exists.
+        index = c.get(f"blobs/{target.blob_id}/index/")
+        assert index.status_code == 404, index.text
+        assert ("x-neuropil-index-status" in index.headers) == (state == "open")
+        document(world.archive.api_url).check(index)
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -208,17 +278,10 @@ def test_blob_by_digest(world: World, role: str, state: str) -> None:
     with world.api(role, state) as c:
         r = c.post("blobs/digest/", json=body)
     assert r.status_code == (200 if state == "open" or role in READERS else 404)
+    document(world.archive.api_url).check(r)
 
 
 # -- writes ----------------------------------------------------------------------------------
-def _send(method: str, template: str, body: Callable[[World, Target], Any] | None = None) -> Any:
-    def send(c: httpx.Client, w: World, t: Target) -> httpx.Response:
-        url = template.format(id=t.identifier, asset=t.asset_id, random=uuid.uuid4())
-        return c.request(method, url, json=body(w, t) if body else None)
-
-    return send
-
-
 def _same_metadata(w: World, t: Target) -> dict[str, Any]:
     with client(w.archive.api_url, w.tokens["owner"]) as owner:
         stored = owner.get(f"dandisets/{t.identifier}/versions/draft/").json()
@@ -238,8 +301,29 @@ def _unknown_blob(w: World, t: Target) -> dict[str, Any]:
     return {"metadata": {"path": "new/file.bin"}, "blob_id": str(uuid.uuid4())}
 
 
-#: (name, request, status for an owner or admin): each leaves the dandiset as it was.
-WRITES: list[tuple[str, Any, int]] = [
+def _fresh_zarr(w: World, t: Target) -> dict[str, str]:
+    """A Zarr of the owner's with one file, for a call that ends it (finalize, delete)."""
+    with client(w.archive.api_url, w.tokens["owner"]) as owner:
+        zarr_id = zarrs.create_zarr(owner, t.identifier, f"{uuid.uuid4()}.zarr")
+        zarrs.upload_files(owner, zarr_id, {"a/0": b"zero"})
+    return {"fresh_zarr": zarr_id}
+
+
+def _fresh_upload(w: World, t: Target) -> dict[str, str]:
+    """An upload in progress of the owner's, for a call that cancels it."""
+    with client(w.archive.api_url, w.tokens["owner"]) as owner:
+        return {"fresh_upload": start_upload(owner, t.identifier, random_bytes(64)).upload_id}
+
+
+def _send(method: str, template: str, body: Body | None = None, **kwargs: Any) -> Call:
+    return Call(method, template, body, **kwargs)
+
+
+EMPTY_TAR = bytes(1024)  # the end-of-archive marker alone: no member, nothing written
+NO_PARTS = {"parts": [{"part_number": 1, "size": 1, "etag": "0" * 32}]}
+#: (name, request, status for an owner or admin): each leaves the dandiset as it was, or
+#: acts on an object made for it alone.
+WRITES: list[tuple[str, Call, int]] = [
     ("save unchanged metadata", _send("PUT", DRAFT, _same_metadata), 200),
     ("add an asset (unknown blob)", _send("POST", DRAFT + "assets/", _unknown_blob), 404),
     (
@@ -256,6 +340,15 @@ WRITES: list[tuple[str, Any, int]] = [
         200,
     ),
     ("start an upload", _send("POST", "uploads/initialize/", _new_upload), 200),
+    ("uploads in progress", _send("GET", "uploads/?dandiset={id}&etag={etag}"), 200),
+    ("an upload's parts", _send("GET", "uploads/{upload}/"), 200),
+    (
+        "complete an upload (wrong part list)",
+        _send("POST", "uploads/{upload}/complete/", lambda w, t: NO_PARTS),
+        400,
+    ),
+    ("validate an upload (not complete)", _send("POST", "uploads/{upload}/validate/"), 400),
+    ("cancel an upload", _send("DELETE", "uploads/{fresh_upload}/", fresh=_fresh_upload), 204),
     ("list reviewers", _send("GET", "dandisets/{id}/reviewers/"), 200),
     (
         "set reviewers (unchanged)",
@@ -265,16 +358,39 @@ WRITES: list[tuple[str, Any, int]] = [
     ("list review links", _send("GET", "dandisets/{id}/review-links/"), 200),
     ("create a review link", _send("POST", "dandisets/{id}/review-links/", lambda w, t: {}), 201),
     ("revoke a review link (unknown)", _send("DELETE", "dandisets/{id}/review-links/0/"), 404),
+    (
+        "create a Zarr",
+        _send(
+            "POST", "zarr/", lambda w, t: {"name": f"{uuid.uuid4()}.zarr", "dandiset": t.identifier}
+        ),
+        200,
+    ),
+    (
+        "Zarr upload URLs",
+        _send(
+            "POST", ZARR + "files/", lambda w, t: [{"path": "b/0", "base64md5": zarrs.b64md5(b"")}]
+        ),
+        200,
+    ),
+    (
+        "delete Zarr files (none there)",
+        _send("DELETE", ZARR + "files/", lambda w, t: [{"path": "not/there"}]),
+        400,  # "no file 'not/there'; nothing was deleted"
+    ),
+    ("Zarr files as tar (none)", _send("POST", ZARR + "archive/", content=EMPTY_TAR), 200),
+    ("finalize a Zarr", _send("POST", "zarr/{fresh_zarr}/finalize/", fresh=_fresh_zarr), 204),
+    ("delete a Zarr", _send("DELETE", "zarr/{fresh_zarr}/", fresh=_fresh_zarr), 204),
 ]
 
 
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "send", "ok"), WRITES, ids=[w[0] for w in WRITES])
-def test_write(world: World, role: str, state: str, name: str, send: Any, ok: int) -> None:
+def test_write(world: World, role: str, state: str, name: str, send: Call, ok: int) -> None:
     with world.api(role, state) as c:
         r = send(c, world, world.targets[state])
     assert r.status_code == expected_owner_action(role, state, ok), (name, r.text[:300])
+    document(world.archive.api_url).check(r)
 
 
 def _fresh(world: World, state: str) -> Target:
@@ -297,6 +413,7 @@ def test_delete_dandiset(world: World, role: str, state: str) -> None:
             c.params = c.params.set("review", target.link_token)
         r = c.delete(f"dandisets/{target.identifier}/")
     assert r.status_code == expected_owner_action(role, state, 204), r.text
+    document(world.archive.api_url).check(r)
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -309,6 +426,40 @@ def test_unembargo(world: World, role: str, state: str) -> None:
         r = c.post(f"dandisets/{target.identifier}/unembargo/")
     ok = 200 if state == "embargoed" else 400  # an open dandiset is not embargoed
     assert r.status_code == expected_owner_action(role, state, ok), r.text
+    document(world.archive.api_url).check(r)
+
+
+# -- what no dandiset decides -------------------------------------------------------------------
+#: (name, request, status for anyone who may): the caller's account, creating a dandiset.
+ACCOUNT_CALLS: list[tuple[str, Call, int]] = [
+    ("instance info", _get("info/"), 200),
+    ("the caller's token", _get("auth/token/"), 200),
+    ("the caller's account", _get("users/me/"), 200),
+    (
+        "create a dandiset",
+        _send("POST", "dandisets/", lambda w, t: {"name": NAME, "metadata": {}}),
+        200,
+    ),
+]
+#: Who may make each account call (anyone may read the instance's info).
+ACCOUNT_CALLERS = {
+    "instance info": set(ROLES),
+    # Checking a key: an approved account's (an unapproved one is told it is not yet).
+    "the caller's token": {"other", "owner", "admin", "reviewer"},
+    # Who the caller is: any account, and a review link (as "Reviewer of <dandiset>").
+    "the caller's account": set(ROLES) - {"anonymous"},
+    "create a dandiset": {"other", "owner", "admin", "reviewer"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "send", "ok"), ACCOUNT_CALLS, ids=[a[0] for a in ACCOUNT_CALLS])
+def test_account_call(world: World, role: str, name: str, send: Call, ok: int) -> None:
+    with world.api(role, "open") as c:
+        r = send(c, world, world.targets["open"])
+    expected = ok if role in ACCOUNT_CALLERS[name] else REFUSED[role]
+    assert r.status_code == expected, (name, r.text[:300])
+    document(world.archive.api_url).check(r)
 
 
 # -- lists and searches ----------------------------------------------------------------------
@@ -321,6 +472,7 @@ def test_listings(world: World, role: str) -> None:
 
     def listed(c: httpx.Client, **params: str) -> bool | int:
         r = c.get("dandisets/", params={"page_size": "1000", **params})
+        document(world.archive.api_url).check(r)
         if r.status_code != 200:
             return r.status_code
         return ident in {d["identifier"] for d in r.json()["results"]}
@@ -331,6 +483,11 @@ def test_listings(world: World, role: str) -> None:
         assert listed(c, user="me") == (401 if role == "anonymous" else role == "owner")
         hits = c.get("search/", params={"q": ident}).json()["results"]
         assert (ident in {h["identifier"] for h in hits}) is reads
+        zarrs_listed = c.get("zarr/", params={"dandiset": ident})
+        document(world.archive.api_url).check(zarrs_listed)
+        assert zarrs_listed.status_code == 200, zarrs_listed.text
+        listed_zarrs = {z["zarr_id"] for z in zarrs_listed.json()["results"]}
+        assert (world.targets["embargoed"].zarr_id in listed_zarrs) is reads
         r = c.get(f"dandisets/{world.targets['open'].identifier}/")
         assert r.status_code == 200
 
@@ -368,6 +525,15 @@ PAGES = [
 ]
 
 
+def expected_form(role: str, ok: int) -> int:
+    """An owner's action sent from a web form. A refusal is a page: 403 to a signed-in
+    account, 401 "please sign in" without one (a POST is not redirected: the form's
+    fields would be lost)."""
+    if role in OWNERS:
+        return ok
+    return 401 if role in ("anonymous", "link") else 403
+
+
 def expected_page(role: str, state: str, owners_only: bool) -> int:
     allowed = role in OWNERS if owners_only else (state == "open" or role in READERS)
     if allowed:
@@ -389,3 +555,140 @@ def test_page(world: World, role: str, state: str, name: str, path: str, owners_
         assert "/login?next=" in r.headers["location"]
     if r.status_code == 200 and name == "landing page":
         assert (state == "embargoed") == ("Embargoed until" in r.text)
+
+
+def _form_token(web: WebClient) -> str:
+    """The session's CSRF token, from a page every role sees with a form on it."""
+    for page in ("/", "/login"):
+        found = CSRF_RE.search(web.get(page).text)
+        if found:
+            return found.group(1)
+    raise AssertionError("no page with a form for this session")
+
+
+def _fresh_ids(world: World, state: str) -> dict[str, str]:
+    """A dandiset of its own with one file (``fresh``, ``fresh_asset``), for one form that
+    changes it (a rename, a deletion)."""
+    target = _fresh(world, state)
+    with client(world.archive.api_url, world.tokens["owner"]) as owner:
+        asset = upload_asset(owner, target.identifier, "a/file.bin", random_bytes(100))
+    return {"fresh": target.identifier, "fresh_asset": asset["asset_id"]}
+
+
+UNEMBARGO = -1  # 303 when embargoed, 400 when open
+#: (name, form action, its fields, status for an owner or admin): the web's writes, each
+#: leaving the dandiset as it was (an unknown name or id, a form that does not parse), or
+#: acting on a dandiset made for it alone ({fresh}).
+FORMS: list[tuple[str, str, dict[str, str], int]] = [
+    ("save metadata (a form that does not parse)", "/dandiset/{id}/draft/metadata", {}, 400),
+    ("add an owner (unknown)", "/dandiset/{id}/owners/add", {"username": "nobody-x"}, 404),
+    ("remove an owner (unknown)", "/dandiset/{id}/owners/remove", {"username": "nobody-x"}, 404),
+    ("publish (invalid, or embargoed)", "/dandiset/{id}/draft/publish", {}, 400),
+    (
+        "rename a file",
+        "/dandiset/{fresh}/draft/files/rename",
+        {"asset_id": "{fresh_asset}", "new_path": "moved/file.bin"},
+        303,
+    ),
+    (
+        "delete a file (unknown)",
+        "/dandiset/{id}/draft/files/delete",
+        {"asset_id": "{random}", "path": "x/y.bin"},
+        404,
+    ),
+    ("add a reviewer (unknown)", "/dandiset/{id}/reviewers/add", {"username": "nobody-x"}, 400),
+    (
+        "remove a reviewer (unknown)",
+        "/dandiset/{id}/reviewers/remove",
+        {"username": "nobody-x"},
+        404,
+    ),
+    ("create a review link", "/dandiset/{id}/review-links/create", {"label": "m"}, 201),
+    ("revoke a review link (unknown)", "/dandiset/{id}/review-links/0/revoke", {}, 404),
+    ("delete the dandiset", "/dandiset/{fresh}/delete", {"confirm": "{fresh}"}, 303),
+    # An open dandiset has no embargo to end: 400 to its owners.
+    ("end the embargo", "/dandiset/{fresh}/unembargo", {"confirm": "{fresh}"}, UNEMBARGO),
+]
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "action", "data", "ok"), FORMS, ids=[f[0] for f in FORMS])
+def test_form(
+    world: World, role: str, state: str, name: str, action: str, data: dict[str, str], ok: int
+) -> None:
+    target = world.targets[state]
+    ids = {"id": target.identifier, "asset": target.asset_id, "random": str(uuid.uuid4())}
+    if "{fresh}" in action:
+        ids |= _fresh_ids(world, state)
+    web = _web(world, role, state)
+    fields = {k: v.format(**ids) for k, v in data.items()}
+    r = web.http.post(action.format(**ids), data={"csrf_token": _form_token(web), **fields})
+    if ok == UNEMBARGO:
+        ok = 303 if state == "embargoed" else 400
+    assert r.status_code == expected_form(role, ok), (name, text(r.text)[:300])
+
+
+#: Web forms no dandiset decides: (name, action, fields, who may, their status).
+ACCOUNT_FORMS: list[tuple[str, str, dict[str, str], set[str], int]] = [
+    (
+        "create a dandiset",
+        "/dandiset/create",
+        {"name": NAME, "description": "d", "license": "spdx:CC0-1.0"},
+        {"other", "owner", "admin", "reviewer"},
+        303,
+    ),
+    ("approve an account (unknown)", "/admin/users/nobody-x/approve", {}, {"admin"}, 404),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("name", "action", "data", "allowed", "ok"), ACCOUNT_FORMS, ids=[f[0] for f in ACCOUNT_FORMS]
+)
+def test_account_form(
+    world: World,
+    role: str,
+    name: str,
+    action: str,
+    data: dict[str, str],
+    allowed: set[str],
+    ok: int,
+) -> None:
+    web = _web(world, role, "open")
+    r = web.http.post(action, data={"csrf_token": _form_token(web), **data})
+    refused = 401 if role in ("anonymous", "link") else 403
+    assert r.status_code == (ok if role in allowed else refused), (name, text(r.text)[:300])
+
+
+# -- every operation has its cells ---------------------------------------------------------------
+#: Calls of the tests above that are not in READS, WRITES or ACCOUNT_CALLS.
+OTHER_CELLS = [
+    Call("GET", "blobs/{blob}/index/"),  # test_blob_urls
+    Call("POST", "blobs/digest/"),  # test_blob_by_digest
+    Call("DELETE", "dandisets/{id}/"),  # test_delete_dandiset
+    Call("POST", "dandisets/{id}/unembargo/"),  # test_unembargo
+    Call("GET", "dandisets/"),  # test_listings
+    Call("GET", "search/"),  # test_listings
+    Call("GET", "zarr/"),  # test_listings
+]
+#: Operations no cell calls, and where their permissions are asserted instead.
+ELSEWHERE = {
+    # A cell would replace the token every later cell of that role sends.
+    ("POST", "/api/auth/token/"): "tests/api/test_auth.py (token refresh), test_schemathesis.py",
+}
+
+
+def test_every_operation_of_the_api_has_its_cells(world: World) -> None:
+    """The matrix covers the API the document describes: a new route gets its cells (or a
+    reason here)."""
+    doc = document(world.archive.api_url)
+    placeholder = Target("000001", str(uuid.uuid4()), "a", "0" * 32, "", "t", "z", "u", "e", "b")
+    calls = [c for table in (READS, WRITES, ACCOUNT_CALLS) for _, c, _ in table] + OTHER_CELLS
+    made = {"fresh_zarr": "z", "fresh_upload": "u"}  # what ``fresh`` makes, by name
+    called = {
+        doc.operation(c.method, "/api/" + c.url(placeholder, **made).partition("?")[0])[0]
+        for c in calls
+    }
+    operations = {(m.upper(), path) for path, ops in doc.doc["paths"].items() for m in ops}
+    assert operations - called == set(ELSEWHERE), sorted(operations - called)

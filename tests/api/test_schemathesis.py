@@ -5,8 +5,9 @@ type and a body that the document declares for that operation.
 Each backend gets a server of its own, with an approved user whose token every call carries, so
 the write operations run past authentication. Random identifiers only meet 404s, so the
 calls mix generated path parameters with those of seeded objects (a dandiset with an asset, an
-upload in progress, a Zarr archive), and mutate valid request bodies and query strings (the
-document declares the bodies as any JSON object and leaves the query strings undeclared).
+upload in progress, a Zarr archive, a published version for the manifests), and mutate valid
+request bodies and query strings (the document declares the bodies as any JSON object and
+leaves the query strings undeclared).
 
 No operation is left out. Those where one random call would change what every later call
 meets run last, each on objects of its own (:data:`LAST`):
@@ -54,7 +55,7 @@ from tests.api.helpers import (
     random_bytes,
     upload_asset,
 )
-from tests.api.publishing import publishable_dandiset
+from tests.api.publishing import publish_and_wait, publishable_dandiset
 from tests.support import postgres
 from tests.support.server import ServerProcess
 
@@ -87,6 +88,8 @@ class Target:
     seeded: dict[str, str]
     #: A dandiset of its own for each operation of :data:`LAST` that takes one.
     spare: dict[tuple[str, str], str]
+    #: A published version (identifier, version): its manifests are YAML and JSON-LD.
+    published: tuple[str, str]
 
 
 def _seed(server: ServerProcess, token: str) -> Target:
@@ -106,6 +109,8 @@ def _seed(server: ServerProcess, token: str) -> Target:
         assert zarr.status_code == 200, zarr.text
         spare = {key: create_dandiset(c, "spare") for key in LAST if "{identifier}" in key[1]}
         spare[PUBLISH] = publishable_dandiset(c)  # a publish that succeeds locks it
+        released = publishable_dandiset(c)
+        published = (released, publish_and_wait(c, released))
     seeded = {
         "identifier": identifier,
         "version": "draft",
@@ -114,7 +119,7 @@ def _seed(server: ServerProcess, token: str) -> Target:
         "upload_id": pending.json()["upload_id"],
         "zarr_id": zarr.json()["zarr_id"],
     }
-    return Target(server, token, seeded, spare)
+    return Target(server, token, seeded, spare, published)
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +256,8 @@ def _real_path(operation: Any, t: Target) -> dict[str, str]:
     names = [p.name for p in operation.path_parameters]
     real = {**t.seeded, "name": "dandiset.yaml" if "/manifests/" in operation.path else "files"}
     real["identifier"] = t.spare.get((operation.method.upper(), operation.path), real["identifier"])
+    if "/manifests/" in operation.path:
+        real["identifier"], real["version"] = t.published
     return {name: real[name] for name in names if name in real}
 
 

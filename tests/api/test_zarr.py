@@ -10,6 +10,7 @@ import httpx
 import pytest
 import zarr
 
+from tests.api.embargo_helpers import create_embargoed
 from tests.api.helpers import create_dandiset, wait_for
 from tests.conftest import Archive
 from tests.support.zarrs import (
@@ -213,6 +214,32 @@ def test_non_owner_cannot_change(
     assert anon_put.status_code == 401
 
 
+def test_an_embargoed_dandisets_zarr_is_read_by_its_readers_only(
+    alice: httpx.Client,
+    bob: httpx.Client,
+    anon: httpx.Client,
+    archive: Archive,
+    tmp_path: Path,
+) -> None:
+    secret = create_embargoed(alice, "embargoed zarr")
+    local = make_zarr(tmp_path / "secret.zarr")
+    zarr_id = create_zarr(alice, secret, "secret.zarr")
+    upload_files(alice, zarr_id, local_files(local))
+    finalize(alice, zarr_id)
+    add_zarr_asset(alice, secret, "secret.zarr", zarr_id)
+    download = {"prefix": ".zattrs", "download": "true"}
+    for c, status in ((alice, 200), (bob, 403), (anon, 401)):
+        assert c.get(f"zarr/{zarr_id}/").status_code == status
+        assert c.get(f"zarr/{zarr_id}/files/").status_code == status
+        assert c.get(f"zarr/{zarr_id}/archive/").status_code == status
+        assert c.get(f"{archive.url}/zarr/{zarr_id}/.zattrs").status_code == status
+        assert c.get(f"zarr/{zarr_id}/files/", params=download).status_code == (
+            302 if status == 200 else status
+        )
+        listed = c.get("zarr/", params={"dandiset": secret}).json()["results"]
+        assert [z["zarr_id"] for z in listed] == ([zarr_id] if status == 200 else [])
+
+
 # -- assets ---------------------------------------------------------------------------------------
 def test_zarr_asset(
     alice: httpx.Client, anon: httpx.Client, dandiset: str, uploaded: tuple[str, Path]
@@ -273,6 +300,8 @@ def test_web_file_page_shows_the_zarr(
         f'neuropil.open_zarr("{archive.url}/zarr/{zarr_id}/")' in html
     )
     assert 'id="download-link"' not in html
+    assert "Open with vizarr (OME-Zarr)" in html  # the viewer reads the key URL
+    assert f"https://hms-dbmi.github.io/vizarr/?source={archive.url}/zarr/{zarr_id}/" in html
 
 
 def test_a_dandiset_with_zarrs_can_be_deleted(alice: httpx.Client) -> None:

@@ -1,12 +1,16 @@
 """A Zarr ingest is durable: a server killed while a Zarr waits for (or is in) its ingest
-finishes the ingest after a restart, and nothing changes the Zarr in the meantime."""
+finishes the ingest after a restart, and nothing changes the Zarr in the meantime (on SQLite
+and on PostgreSQL)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from neuropil.db.engine import Database, sqlite_url
+from neuropil.db.models import Job, JobState, ZarrArchive, ZarrStatus
 from tests.api.helpers import client, create_dandiset, wait_for
 from tests.support.server import ServerProcess
 from tests.support.zarrs import (
@@ -21,9 +25,33 @@ from tests.support.zarrs import (
 INGEST_ERROR = "Zarr archive is currently ingesting or has already ingested"
 
 
-def test_ingest_survives_sigkill(tmp_path: Path) -> None:
+def _as_if_killed_mid_ingest(server: ServerProcess, zarr_id: str) -> None:
+    """What a worker killed in the middle of the ingest leaves: the Zarr Ingesting, its job
+    running under a lease nobody renews (it runs out, and the job runs again)."""
+    db = Database(server.database_url or sqlite_url(server.data_dir / "neuropil.db"))
+    try:
+        with db.write() as s:
+            s.execute(
+                sa.update(ZarrArchive)
+                .where(ZarrArchive.zarr_id == zarr_id)
+                .values(status=ZarrStatus.INGESTING)
+            )
+            lease = datetime.now(UTC) + timedelta(seconds=20)
+            running = s.execute(
+                sa.update(Job)
+                .where(Job.kind == "zarr.ingest")
+                .values(state=JobState.RUNNING, attempts=1, locked_until=lease)
+            )
+            assert running.rowcount == 1
+    finally:
+        db.dispose()
+
+
+def test_ingest_survives_sigkill(tmp_path: Path, fresh_database: str | None) -> None:
     # No job workers: the ingest stays queued, as if the process died before running it.
-    server = ServerProcess(tmp_path / "data", env={"NEUROPIL_JOB_WORKERS": "0"})
+    server = ServerProcess(
+        tmp_path / "data", database_url=fresh_database, env={"NEUROPIL_JOB_WORKERS": "0"}
+    )
     token = server.add_user("alice")
     local = make_zarr(tmp_path / "sample.zarr")
     try:
@@ -42,19 +70,7 @@ def test_ingest_survives_sigkill(tmp_path: Path) -> None:
             ):
                 assert r.status_code == 400 and INGEST_ERROR in r.text, r.text
         server.kill()
-        # What a worker killed in the middle of the ingest leaves: the Zarr Ingesting, its
-        # job running under a lease nobody renews (it runs out, and the job runs again).
-        with sqlite3.connect(server.data_dir / "neuropil.db") as db:
-            db.execute(
-                "UPDATE zarr_archives SET status = 'Ingesting' WHERE zarr_id = ?", (zarr_id,)
-            )
-            lease = (datetime.now(UTC) + timedelta(seconds=20)).replace(tzinfo=None)
-            n = db.execute(
-                "UPDATE jobs SET state = 'running', attempts = 1, locked_until = ? "
-                "WHERE kind = 'zarr.ingest'",
-                (lease.isoformat(sep=" ", timespec="microseconds"),),
-            ).rowcount
-            assert n == 1
+        _as_if_killed_mid_ingest(server, zarr_id)
         server.extra_env["NEUROPIL_JOB_WORKERS"] = "2"
         server.start()
         with client(server.api_url, token) as c:

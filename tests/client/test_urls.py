@@ -72,6 +72,21 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
         "{web}/dandiset/000003/draft/files?location=",
         {"kind": "dandiset", "dandiset_id": "000003", "version": "draft"},
     ),
+    # the web page of a Zarr asset (shown as a folder), and of a folder inside it
+    (
+        "{web}/dandiset/000003/draft/files?location=sub-1/img.ome.zarr",
+        {"kind": "item", "dandiset_id": "000003", "version": "draft", "path": "sub-1/img.ome.zarr"},
+    ),
+    (
+        "{web}/dandiset/000003/draft/files?location=img.zarr%2F0%2F",
+        {
+            "kind": "item",
+            "dandiset_id": "000003",
+            "version": "draft",
+            "path": "img.zarr",
+            "zarr_path": "0",
+        },
+    ),
     ("{api}/dandiset/000003", {"kind": "dandiset", "dandiset_id": "000003"}),
     # API: Dandisets and versions
     ("{api}/dandisets/000003", {"kind": "dandiset", "dandiset_id": "000003"}),

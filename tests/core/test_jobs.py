@@ -292,11 +292,11 @@ def test_worker_threads_wake_on_commit(db: Database, queue: JobQueue) -> None:
     workers.start()
     try:
         time.sleep(0.05)  # the threads found nothing and went to sleep
-        began = time.monotonic()
         for n in range(20):
             enqueue(queue, "k", {"n": n})
+        # Well before the 30 s poll: only the wake-up on commit can have run them. (A bound
+        # on behaviour, not speed: a third of the poll interval, however loaded the machine.)
         assert done.wait(10)
-        assert time.monotonic() - began < 10
         wait_until(lambda: queue.pending() == 0)
     finally:
         workers.stop(timeout=10)
@@ -381,7 +381,9 @@ def test_starting_a_process_leaves_running_jobs_alone(tmp_path: Path) -> None:
     background.start()
     try:
         time.sleep(1.0)
-        job = only_job(ctx.db)
+        # The new process may enqueue its periodic jobs (embargo check, search upkeep): the
+        # first process's job is the one that must stay as it was.
+        (job,) = [j for j in jobs(ctx.db) if j.kind == "blob.sha256"]
         assert (job.state, job.attempts) == (JobState.RUNNING, 1)
         assert job.locked_until == claimed.locked_until
     finally:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from neuropil.core.asset_urls import AssetUrl, parse_asset_url
-from neuropil.core.links import INDEX_MEDIA_TYPE, find_index_link, index_link
+from neuropil.core.links import (
+    ACCEPT_INDEX,
+    INDEX_MEDIA_TYPE,
+    find_index_link,
+    index_link,
+    prefers_index,
+)
 
 
 def test_the_header_written_is_the_header_read() -> None:
@@ -31,6 +37,25 @@ def test_the_header_written_is_the_header_read() -> None:
 )
 def test_find_index_link(header: str | None, found: str | None) -> None:
     assert find_index_link(header, "http://h:1/store/blobs/k") == found
+
+
+@pytest.mark.parametrize(
+    ("accept", "wanted"),
+    [
+        (ACCEPT_INDEX, True),  # what the reader sends
+        (INDEX_MEDIA_TYPE, True),
+        ("Application/VND.lindi+json ; q=0.9, application/octet-stream;q=0.5", True),
+        (None, False),
+        ("", False),
+        ("*/*", False),  # curl, httpx
+        ("text/html,application/xhtml+xml,*/*;q=0.8", False),  # a browser
+        (f"{INDEX_MEDIA_TYPE}, */*", False),  # a tie: the bytes
+        (f"{INDEX_MEDIA_TYPE};q=0, */*;q=0.1", False),  # refused
+        (f"{INDEX_MEDIA_TYPE};q=oops, */*;q=0.1", False),  # unreadable quality: none
+    ],
+)
+def test_prefers_index(accept: str | None, wanted: bool) -> None:
+    assert prefers_index(accept) is wanted
 
 
 def test_the_media_type() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neuropil.demo_data import SESSIONS
+from neuropil.demo_data import DEMO_SESSIONS, DEMO_SHAPE, SESSIONS
 from tests.support.client_env import isolate_client
 from tests.support.server import ServerProcess
 
@@ -31,8 +31,29 @@ FIGURES = {
     "02_stream_ophys.ipynb": ["dff_traces.png", "mean_image_rois.png"],
     "03_place_fields.ipynb": ["place_fields.png"],
     "04_lfp_and_icephys.ipynb": ["lfp_theta.png", "icephys_sweeps.png"],
+    "05_select_sessions.ipynb": ["selected_sessions.png"],
 }
 CELL_TIMEOUT = 300  # s; a whole notebook takes 10-40 s on two shared cores
+
+
+def _sessions(kind: str) -> str:
+    return ", ".join(s.session_id for s in DEMO_SESSIONS if s.kind == kind)
+
+
+#: notebook -> lines its printed output must hold (what the demo data make true)
+PRINTED = {
+    "05_select_sessions.ipynb": [
+        f"{len(SESSIONS)} files, {len(SESSIONS)} sessions",
+        f"selected sessions: {_sessions('ecephys')}",
+        f"two-photon: {_sessions('ophys')}",
+        f"patch clamp: {_sessions('icephys')}",
+        *(
+            f"{s.session_id}: {DEMO_SHAPE.units} units, {s.description}"
+            for s in DEMO_SESSIONS
+            if s.kind == "ecephys"
+        ),
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +114,24 @@ def test_notebook_runs_and_saves_its_figures(
         client.execute()
     finally:
         nbformat.write(nb, artifacts / name)  # the executed notebook, outputs and errors
+    printed = _printed(nb)
+    for line in PRINTED.get(name, []):
+        assert line in printed, f"{name} did not print {line!r}"
     for figure in FIGURES[name]:
         path = artifacts / figure
         assert path.stat().st_size > 10_000, figure
         pixels = image.imread(path)
         assert pixels.shape[0] > 200 and pixels.shape[1] > 300, figure
         assert pixels[..., :3].std() > 0.05, f"{figure} is blank"
+
+
+def _printed(nb: nbformat.NotebookNode) -> list[str]:
+    """The lines the executed notebook's cells printed (their stdout)."""
+    return [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "stream" and out.name == "stdout"
+        for line in out.text.splitlines()
+    ]

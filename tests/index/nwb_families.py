@@ -14,18 +14,14 @@ from pathlib import Path
 
 import numpy as np
 from hdmf.backends.hdf5.h5_utils import H5DataIO
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb import NWBFile, TimeSeries
 from pynwb.behavior import BehavioralEvents, BehavioralTimeSeries, Position, SpatialSeries
 from pynwb.file import Subject
 from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
-from pynwb.ophys import (
-    Fluorescence,
-    ImageSegmentation,
-    OpticalChannel,
-    TwoPhotonSeries,
-)
+from pynwb.ophys import Fluorescence
 
 from neuropil.demo import make_nwb_files
+from tests.support import pynwb_builders as builders
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -45,62 +41,32 @@ def _nwbfile(family: str) -> NWBFile:
 def ophys(path: Path) -> Path:
     nwb = _nwbfile("ophys")
     rng = np.random.default_rng(1)
-    device = nwb.create_device(name="scope", description="two-photon microscope")
-    channel = OpticalChannel(name="green", description="GCaMP", emission_lambda=525.0)
-    plane = nwb.create_imaging_plane(
-        name="plane0",
-        optical_channel=channel,
-        description="CA1 pyramidal layer",
-        device=device,
-        excitation_lambda=920.0,
-        imaging_rate=30.0,
-        indicator="GCaMP6f",
-        location="CA1",
-    )
     frames = rng.integers(0, 4000, (40, 24, 32), dtype=np.uint16)
-    nwb.add_acquisition(
-        TwoPhotonSeries(
-            name="TwoPhotonSeries",
-            data=H5DataIO(frames, compression="gzip", chunks=(10, 24, 32)),
-            imaging_plane=plane,
-            rate=30.0,
-            unit="a.u.",
-        )
+    plane = builders.add_two_photon(
+        nwb,
+        frames,
+        chunks=(10, 24, 32),
+        plane_description="CA1 pyramidal layer",
+        device_description="two-photon microscope",
     )
     module = nwb.create_processing_module("ophys", "optical physiology")
-    segmentation = ImageSegmentation()
-    module.add(segmentation)
-    planes = segmentation.create_plane_segmentation(
-        name="PlaneSegmentation", description="hand drawn", imaging_plane=plane
-    )
-    for roi in range(5):
-        mask = np.zeros((24, 32), dtype=np.float32)
-        mask[roi * 4 : roi * 4 + 3, roi * 5 : roi * 5 + 4] = 1.0
-        planes.add_roi(image_mask=mask)
+    segmentation, planes = builders.add_segmentation(module, plane, description="hand drawn")
+    builders.add_square_rois(planes, 5, shape=(24, 32), step=(4, 5), size=(3, 4))
     pixel_planes = segmentation.create_plane_segmentation(
         name="PixelSegmentation", description="pixel masks", imaging_plane=plane
     )
     for roi in range(3):
         pixel_planes.add_roi(pixel_mask=[(roi, roi + 1, 0.5), (roi + 1, roi + 2, 1.0)])
-    rois = planes.create_roi_table_region(region=[0, 2, 4], description="three rois")
-    fluorescence = Fluorescence()
-    module.add(fluorescence)
-    fluorescence.create_roi_response_series(
-        name="RoiResponseSeries",
-        data=rng.normal(size=(40, 3)).astype(np.float32),
-        rois=rois,
-        unit="dF/F",
-        rate=30.0,
+    traces = rng.normal(size=(40, 3)).astype(np.float32)
+    builders.add_roi_responses(
+        module, Fluorescence(), planes, [0, 2, 4], traces, description="three rois"
     )
-    return _write(nwb, path)
+    return builders.write(nwb, path)
 
 
 def icephys(path: Path) -> Path:
     nwb = _nwbfile("icephys")
-    device = nwb.create_device(name="amplifier")
-    electrode = nwb.create_icephys_electrode(
-        name="elec0", description="patch pipette", device=device
-    )
+    electrode = builders.add_patch_electrode(nwb, description="patch pipette")
     rows = []
     for sweep in range(3):
         stimulus = CurrentClampStimulusSeries(
@@ -137,7 +103,7 @@ def icephys(path: Path) -> Path:
     )
     repetition = nwb.add_icephys_repetition(sequential_recordings=[sequential])
     nwb.add_icephys_experimental_condition(repetitions=[repetition])
-    return _write(nwb, path)
+    return builders.write(nwb, path)
 
 
 def behavior(path: Path) -> Path:
@@ -181,19 +147,13 @@ def behavior(path: Path) -> Path:
         )
     nwb.add_epoch(start_time=0.0, stop_time=3.0, tags=["first", "half"])
     nwb.add_epoch(start_time=3.0, stop_time=6.0, tags=["second"])
-    return _write(nwb, path)
+    return builders.write(nwb, path)
 
 
 def ecephys(path: Path) -> Path:
     """The demo session: chunked gzip ElectricalSeries, LFP, electrodes and units."""
     made = make_nwb_files(path.parent / f"{path.stem}-demo")[0]
     made.rename(path)
-    return path
-
-
-def _write(nwb: NWBFile, path: Path) -> Path:
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
     return path
 
 

@@ -49,6 +49,7 @@ from tests.api.publishing import DANDISET_METADATA, publish_and_wait, wait_until
 from tests.conftest import Archive
 from tests.index.compare import assert_same_file
 from tests.stream.faults import StreamProxy, running_proxy
+from tests.support.openapi import document
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # pynwb/hdmf version chatter
@@ -139,6 +140,7 @@ def uploaded(site: Site) -> dict[str, Any]:
         asset = site.upload(t, did, site.files[0], "sub-01/sub-01_ecephys.nwb")
     r = wait_built(f"{site.server.api_url}/assets/{asset['asset_id']}/index/")
     assert r.status_code == 200, r.text
+    document(site.server.api_url).check(r)
     return {"dandiset": did, **asset}
 
 
@@ -318,6 +320,7 @@ def test_a_non_hdf5_blob_gets_a_clear_answer(site: Site, tmp_path: Path) -> None
         asset = site.upload(t, site.dandiset(t), text, "notes.nwb")
     r = wait_built(f"{site.server.api_url}/assets/{asset['asset_id']}/index/")
     assert r.status_code == 404
+    document(site.server.api_url).check(r)
     assert r.headers["x-neuropil-index-status"] == "not-hdf5"
     assert r.json()["detail"].startswith("not an HDF5 file: no index")
     site.wait_jobs(asset["blob"], [("done", 1)])  # one attempt: no retry loop
@@ -380,6 +383,7 @@ def test_pending_index_503_then_built_after_a_restart(
     url = f"{server.api_url}/assets/{asset['asset_id']}/index/"
     r = index_answer(url)
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    document(server.api_url).check(r)  # declared, with its Retry-After
     assert "sha256" in r.json()["detail"]
     with neuropil.Archive(server.url, token) as archive:
         pending = archive.asset(asset["asset_id"])

@@ -103,6 +103,21 @@ def test_dedup_key_keeps_one_waiting_job(engine: Engine) -> None:
         assert engine.queue.gave_up(s, "k:a") is None
 
 
+def test_a_running_job_may_queue_the_next_try_under_its_own_key(engine: Engine) -> None:
+    """What mail's own retry schedule relies on (``services/mail.py``): the waiting job is
+    a new one, not swallowed by the dedup of the one that runs."""
+    recorder = Recorder()
+
+    def again(payload: dict[str, Any]) -> None:
+        if payload["n"] == 1:
+            enqueue(engine, "k", {"n": 2}, dedup_key="k:self", delay=0.2)
+
+    with running(engine, {"k": recorder.handler("k", again)}):
+        enqueue(engine, "k", {"n": 1}, dedup_key="k:self")
+        wait_until(lambda: len(recorder.runs) == 2 and engine.queue.pending() == 0)
+    assert [p["n"] for p in recorder.payloads()] == [1, 2]
+
+
 def test_delay_and_debounce(engine: Engine) -> None:
     """Enqueued again and again every 0.2 s with a 0.6 s delay, a job still runs within
     ``max_delay`` (1.5 s) of the first enqueue; a lone delayed job waits its delay."""

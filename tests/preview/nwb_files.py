@@ -16,13 +16,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 from hdmf.backends.hdf5.h5_utils import H5DataIO
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb import NWBFile, TimeSeries
 from pynwb.base import Images
 from pynwb.behavior import Position, SpatialSeries
 from pynwb.ecephys import LFP, ElectricalSeries
 from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
 from pynwb.image import GrayscaleImage
-from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, TwoPhotonSeries
+from pynwb.ophys import DfOverF
+
+from tests.support import pynwb_builders as builders
 
 START = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
 #: A name made to break out of HTML text, attributes and URLs.
@@ -35,12 +37,6 @@ def _nwb(kind: str) -> NWBFile:
         identifier=f"preview-{kind}",
         session_start_time=START,
     )
-
-
-def _write(nwb: NWBFile, path: Path) -> Path:
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-    return path
 
 
 def place_cells(path: Path) -> Path:
@@ -80,62 +76,26 @@ def place_cells(path: Path) -> Path:
             )
         )
     )
-    return _write(nwb, path)
+    return builders.write(nwb, path)
 
 
 def two_photon(path: Path) -> Path:
     nwb = _nwb("two-photon")
     rng = np.random.default_rng(8)
-    device = nwb.create_device(name="scope")
-    plane = nwb.create_imaging_plane(
-        name="plane0",
-        optical_channel=OpticalChannel(name="green", description="GCaMP", emission_lambda=525.0),
-        description="CA1",
-        device=device,
-        excitation_lambda=920.0,
-        imaging_rate=30.0,
-        indicator="GCaMP6f",
-        location="CA1",
-    )
     frames = rng.integers(0, 4000, (20, 256, 300), dtype=np.uint16)
-    nwb.add_acquisition(
-        TwoPhotonSeries(
-            name="TwoPhotonSeries",
-            data=H5DataIO(frames, compression="gzip", chunks=(1, 256, 300)),
-            imaging_plane=plane,
-            rate=30.0,
-            unit="a.u.",
-        )
-    )
+    plane = builders.add_two_photon(nwb, frames, chunks=(1, 256, 300), plane_description="CA1")
     ophys = nwb.create_processing_module("ophys", "optical physiology")
     ophys.add(Images(name="SummaryImages", images=[GrayscaleImage(name="mean", data=frames[0])]))
-    segmentation = ImageSegmentation()
-    ophys.add(segmentation)
-    rois = segmentation.create_plane_segmentation(
-        name="PlaneSegmentation", description="ROIs", imaging_plane=plane
-    )
-    for roi in range(10):
-        mask = np.zeros((256, 300), dtype=np.float32)
-        mask[roi * 20 : roi * 20 + 15, roi * 25 : roi * 25 + 15] = 1.0
-        rois.add_roi(image_mask=mask)
-    region = rois.create_roi_table_region(region=list(range(10)), description="all")
-    dff = DfOverF()
-    ophys.add(dff)
-    dff.create_roi_response_series(
-        name="RoiResponseSeries",
-        data=rng.normal(size=(600, 10)).astype(np.float32),
-        rois=region,
-        unit="dF/F",
-        rate=30.0,
-    )
-    return _write(nwb, path)
+    _, rois = builders.add_segmentation(ophys, plane, description="ROIs")
+    builders.add_square_rois(rois, 10, shape=(256, 300), step=(20, 25), size=(15, 15))
+    dff = rng.normal(size=(600, 10)).astype(np.float32)
+    builders.add_roi_responses(ophys, DfOverF(), rois, list(range(10)), dff, description="all")
+    return builders.write(nwb, path)
 
 
 def icephys(path: Path) -> Path:
     nwb = _nwb("icephys")
-    electrode = nwb.create_icephys_electrode(
-        name="elec0", description="pipette", device=nwb.create_device(name="amplifier")
-    )
+    electrode = builders.add_patch_electrode(nwb, description="pipette")
     samples = 20_000
     stimulus = CurrentClampStimulusSeries(
         name="stimulus",
@@ -152,14 +112,14 @@ def icephys(path: Path) -> Path:
         gain=0.02,
     )
     nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus, response=response)
-    return _write(nwb, path)
+    return builders.write(nwb, path)
 
 
 def hostile(path: Path) -> Path:
     """An NWB file with hostile objects added by h5py (pynwb would refuse the names)."""
     nwb = _nwb("hostile")
     nwb.add_acquisition(TimeSeries(name="plain", data=np.arange(100.0), unit="V", rate=10.0))
-    _write(nwb, path)
+    builders.write(nwb, path)
     with h5py.File(path, "a") as f:
         acquisition = f["acquisition"]
         odd = acquisition.create_group(HOSTILE)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,14 +88,12 @@ def test_the_tree_has_types_shapes_dtypes_and_links(opened: Any) -> None:
 
 
 @pytest.mark.parametrize("name", ["place_cells", "two_photon", "icephys"])
-def test_every_preview_draws_a_png_of_its_size_in_well_under_a_second(
-    name: str, opened: Any
-) -> None:
+def test_every_preview_draws_a_png_of_its_size(name: str, opened: Any) -> None:
+    # How long it takes (the target: under a second each, on the demo data) is measured by
+    # `python -m benchmarks --only preview`, not asserted here.
     file, refs = opened(name)
     for plan in planner.plan_all(walk(file, refs)):
-        started = time.monotonic()
         png = render_png(plan, extract(file, plan))
-        assert time.monotonic() - started < 1.0, plan.object
         with Image.open(io.BytesIO(png)) as image:
             assert image.format == "PNG" and image.size == plan.size
 

@@ -11,11 +11,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from neuropil.api import blob_headers
 from neuropil.config import Settings
 from neuropil.core.signing import UrlSigner
 from neuropil.errors import StorageError
-from neuropil.services import blob_urls
+from neuropil.services import blob_headers, blob_urls
 from neuropil.services.context import Context
 from neuropil.services.urls import Urls
 from neuropil.storage import BlobStore, LocalBlobStore, MemoryBlobStore

@@ -158,7 +158,9 @@ def test_parse_s3_url_refuses(url: str) -> None:
 
 
 def test_capabilities(store: S3BlobStore) -> None:
-    assert store.capabilities == StoreCapabilities(presigned_urls=True, local_files=False)
+    assert store.capabilities == StoreCapabilities(
+        presigned_urls=True, local_files=False, embargo_tags=True
+    )
     assert store.local_path("blobs/x") is None
     assert store.sweep_temporaries(datetime.now(UTC)) == 0
 
@@ -261,6 +263,72 @@ def test_presigned_put_requires_its_md5(store: S3BlobStore) -> None:
     url = store.presign_put("zarr/z1/0.0", 600, content_md5=b64)
     assert httpx.put(url, content=body, headers={"Content-MD5": b64}).status_code == 200
     assert b"".join(store.read("zarr/z1/0.0")) == body
+
+
+# -- embargo tags ------------------------------------------------------------------------------
+EMBARGOED = [{"Key": "embargoed", "Value": "true"}]
+
+
+def tag_set(store: S3BlobStore, key: str) -> list[dict[str, str]]:
+    found = store._s3.get_object_tagging(Bucket=store.bucket, Key=store.prefix + key)
+    return list(found["TagSet"])
+
+
+def test_an_embargoed_upload_is_tagged_when_a_client_completes_it(store: S3BlobStore) -> None:
+    """The tag given to CreateMultipartUpload goes to the object S3 assembles: a part PUT
+    and the completion sent to presigned URLs, as a DANDI client sends them."""
+    for key, embargoed in (("blobs/abc/def/emb", True), ("blobs/abc/def/open", False)):
+        mp = store.create_multipart(key, embargoed=embargoed)
+        r = httpx.put(store.presign_part(key, mp, 1, 600), content=b"part one")
+        xml = f"<Part><PartNumber>1</PartNumber><ETag>{r.headers['etag']}</ETag></Part>"
+        body = f"<CompleteMultipartUpload>{xml}</CompleteMultipartUpload>"
+        assert httpx.post(store.presign_complete(key, mp, 600), content=body).status_code == 200
+        assert tag_set(store, key) == (EMBARGOED if embargoed else [])
+
+
+def test_set_embargoed_tags_and_untags_a_batch(store: S3BlobStore) -> None:
+    keys = [f"zarr/z/{i}" for i in range(40)]  # more than the requests sent at once
+    for key in keys:
+        store.put(key, key.encode())
+    store.set_embargoed(keys[:30], embargoed=True)
+    assert [tag_set(store, k) == EMBARGOED for k in keys] == [True] * 30 + [False] * 10
+    store.set_embargoed(keys, embargoed=False)
+    assert all(tag_set(store, k) == [] for k in keys)
+    with pytest.raises(ValueError, match="invalid object key"):  # checked before any request
+        store.set_embargoed(["zarr/z/0", "a//b"], embargoed=True)
+    assert tag_set(store, "zarr/z/0") == []
+
+
+def test_embargo_tags_can_be_turned_off(client: Any, bucket: str) -> None:
+    """For a server without object tagging (Garage): nothing asks it to tag."""
+    store = S3BlobStore(bucket, f"untagged-{uuid.uuid4().hex}", client=client, embargo_tags=False)
+    assert store.capabilities == StoreCapabilities(presigned_urls=True)
+    mp = store.create_multipart("blobs/x", embargoed=True)
+    part = store.upload_part("blobs/x", mp, 1, [b"bytes"])
+    store.complete_multipart("blobs/x", mp, [part])
+    assert tag_set(store, "blobs/x") == []
+    with pytest.raises(StorageError, match="embargo_tags=False"):
+        store.set_embargoed(["blobs/x"], embargoed=True)
+
+
+def test_the_bucket_policy_refuses_tagged_objects_to_anonymous_readers(
+    s3: S3Server, client: Any
+) -> None:
+    """docs/deployment.md's policy: anonymous reads of ``blobs/``, but not of an object
+    tagged embargoed; a presigned URL still reads it."""
+    if s3.moto:
+        pytest.skip("moto applies a Deny statement without evaluating its Condition")
+    bucket = s3.new_bucket(client)
+    store = S3BlobStore(bucket, "archive", client=client)
+    store.put("blobs/abc/def/open", b"open")
+    store.put("blobs/abc/def/emb", b"embargoed")
+    store.set_embargoed(["blobs/abc/def/emb"], embargoed=True)
+    s3.apply_embargo_policy(bucket, "archive")
+    assert httpx.get(store.object_url("blobs/abc/def/open")).status_code == 200
+    assert httpx.get(store.object_url("blobs/abc/def/emb")).status_code == 403
+    assert httpx.get(store.presign_get("blobs/abc/def/emb", 600)).content == b"embargoed"
+    store.set_embargoed(["blobs/abc/def/emb"], embargoed=False)
+    assert httpx.get(store.object_url("blobs/abc/def/emb")).status_code == 200
 
 
 # -- S3's own rules, as the contract's errors ----------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from neuropil.core.ranges import ByteRange
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError
 from neuropil.http.transport import Transport
-from neuropil.stream.fetch import BlobIdentity, HttpFetcher, plan
+from neuropil.stream.fetch import BlobIdentity, HttpFetcher, IndexServed, plan
+from tests.index.test_server_index import wait_built
 from tests.stream.conftest import BLOB_SIZE, MiB, Site
 from tests.stream.faults import StreamProxy
 
@@ -157,6 +160,32 @@ def test_a_small_object_sent_whole_is_accepted(
     assert fetcher.fetch([R(0, len(data) + 10)]) == [data]
     assert fetcher.identity is not None and fetcher.identity.size == len(data)
     fetcher.close()
+
+
+def test_asking_for_the_index_gets_it_in_place_of_the_first_bytes(
+    site: Site, proxy: StreamProxy, transport: Transport
+) -> None:
+    """``ask_index``: a server holding the object's index answers the first ranged GET with
+    it (content negotiation); an object without one is read as usual, asked or not."""
+    index = f"{site.server.api_url}/assets/{site.asset_ids['demo.nwb']}/index/"
+    assert wait_built(index).status_code == 200
+    fetcher = HttpFetcher(site.url("demo.nwb", proxy), transport, ask_index=True)
+    with pytest.raises(IndexServed) as served:
+        fetcher.fetch([R(0, 32 * KiB)])
+    assert served.value.url.startswith(f"{proxy.url}/store/")
+    assert json.loads(served.value.body)["templates"]["u1"] == served.value.url
+    assert fetcher.stats.requests == 2 and fetcher.identity is None  # the redirect, the index
+    fetcher.close()
+    plain = HttpFetcher(site.url("demo.nwb", proxy), transport)  # not asked: the bytes
+    assert plain.fetch([R(0, 8)]) == [site.local["demo.nwb"].read_bytes()[:8]]
+    plain.close()
+    data = site.local["blob.bin"].read_bytes()
+    other = HttpFetcher(site.url("blob.bin", proxy), transport, ask_index=True)
+    assert other.fetch([R(0, 100), R(200 * KiB, 200 * KiB + 10)]) == [
+        data[:100],
+        data[200 * KiB : 200 * KiB + 10],
+    ]
+    other.close()
 
 
 def test_a_wrong_content_range_is_an_error(

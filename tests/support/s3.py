@@ -26,6 +26,8 @@ from neuropil.storage.s3 import make_client
 from tests.support.server import free_port
 
 EXTERNAL_ENV = "NEUROPIL_TEST_S3_URL"
+#: The AWS account of an external server's bucket, for the embargo policy's exception.
+ACCOUNT_ENV = "NEUROPIL_TEST_S3_ACCOUNT"
 #: moto keeps objects up to this size in memory before spilling them to a temporary file.
 MOTO_BUFFER = str(16 << 20)
 #: Credentials moto accepts (it checks none); an external server's come from the environment.
@@ -82,10 +84,47 @@ class S3Server:
         policy = {"Version": "2012-10-17", "Statement": [statement]}
         self.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
+    def apply_embargo_policy(self, bucket: str, prefix: str) -> None:
+        """docs/deployment.md's bucket policy: anyone reads ``prefix/blobs/``, nobody without
+        credentials reads an object tagged ``embargoed=true``. On AWS the denial spares the
+        bucket's own account (``NEUROPIL_TEST_S3_ACCOUNT``), whose credentials sign the
+        presigned URLs; a MinIO bucket policy governs anonymous requests only."""
+        self.client().put_bucket_policy(
+            Bucket=bucket,
+            Policy=json.dumps(embargo_policy(bucket, prefix, os.environ.get(ACCOUNT_ENV))),
+        )
+
     def log(self) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
+
+
+def embargo_policy(bucket: str, prefix: str, account: str | None = None) -> dict[str, Any]:
+    """The bucket policy of docs/deployment.md (keep the two alike)."""
+    deny_if: dict[str, dict[str, str]] = {
+        "StringEquals": {"s3:ExistingObjectTag/embargoed": "true"}
+    }
+    if account:
+        deny_if["StringNotEquals"] = {"aws:PrincipalAccount": account}
+    statements = [
+        {
+            "Sid": "PublicBlobs",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}/blobs/*",
+        },
+        {
+            "Sid": "NoAnonymousEmbargoedObjects",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+            "Condition": deny_if,
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _external() -> S3Server | None:

@@ -35,6 +35,23 @@ def make_zarr(path: Path, *, seed: int = 0) -> Path:
     return path
 
 
+def make_ome_zarr(path: Path) -> Path:
+    """A small OME-NGFF 0.4 image: a two-level pyramid (arrays ``0`` and ``1``) that the root
+    group's ``multiscales`` attribute names."""
+    root = zarr.open_group(str(path), mode="w")
+    root.create_dataset("0", data=np.arange(64, dtype="u2").reshape(8, 8), chunks=(4, 4))
+    root.create_dataset("1", data=np.arange(16, dtype="u2").reshape(4, 4), chunks=(4, 4))
+    axes = [{"name": "y", "type": "space", "unit": "micrometer"}, {"name": "x", "type": "space"}]
+    levels = [
+        {"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [2.0**i] * 2}]}
+        for i in range(2)
+    ]
+    root.attrs["multiscales"] = [
+        {"version": "0.4", "name": "img", "axes": axes, "datasets": levels}
+    ]
+    return path
+
+
 def local_checksum(path: Path) -> str:
     """The Zarr checksum of a local folder (dotfiles included, as Zarr keys may start
     with a dot; the official client excludes only ``.dandi``, ``.git`` and the like)."""

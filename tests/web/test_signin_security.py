@@ -8,13 +8,14 @@ own made-up address and the per-address counts of different tests never meet.
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -110,15 +111,42 @@ def test_failed_sign_ins_per_account_are_limited(limited: Archive) -> None:
     assert _sign_in(limited.url, other_name, PASSWORD, _address()).status_code == 303
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time the process has used (user + system), from ``/proc``: unlike the wall
+    clock, other load on the machine does not inflate it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu(
+    archive: Archive, send: Callable[[], httpx.Response]
+) -> tuple[httpx.Response, float]:
+    """``send()``'s answer and the server CPU seconds it cost."""
+    proc = archive.server.proc
+    assert proc is not None
+    before = _cpu_seconds(proc.pid)
+    r = send()
+    return r, _cpu_seconds(proc.pid) - before
+
+
 def test_failed_sign_ins_per_address_are_limited(limited: Archive) -> None:
     address = _address()
+    hashing = []
     for i in range(ADDRESS_LIMIT):  # a different account each time, from one address
-        r = _sign_in(limited.url, f"nobody{i}-{unique_user()}", "wrong password!", address)
+        name = f"nobody{i}-{unique_user()}"
+        r, cpu = _server_cpu(
+            limited, lambda n=name: _sign_in(limited.url, n, "wrong password!", address)
+        )
         assert r.status_code == 401, i
-    started = time.monotonic()
-    r = _sign_in(limited.url, unique_user(), "wrong password!", address)
+        hashing.append(cpu)
+    r, refused = _server_cpu(
+        limited, lambda: _sign_in(limited.url, unique_user(), "wrong password!", address)
+    )
     assert r.status_code == 429
-    assert time.monotonic() - started < 1.0  # refused before any password is hashed
+    # Refused before any password is hashed: the refusal cost the server less CPU than half
+    # of the cheapest wrong password above (each one Argon2 hash, ~64 MiB and ~0.1-0.2 s of
+    # a core; the pages around it cost a few ms).
+    assert refused < min(hashing) / 2, (refused, hashing)
     assert "from your address" in text(r.text) and int(r.headers["retry-after"]) > 0
     _, name, _ = signed_in_user(limited)
     assert _sign_in(limited.url, name, PASSWORD, _address()).status_code == 303
@@ -201,13 +229,19 @@ def _latencies(url: str, until: float) -> list[float]:
     return out
 
 
+def _p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1]
+
+
 def test_a_sign_in_flood_leaves_memory_and_the_api_alone(lone_server: ServerProcess) -> None:
     """12 clients send wrong passwords for 6 s: at most 2 Argon2 hashes (64 MiB each) run at
-    once, callers beyond the queue get 503 + Retry-After, and /api/info/ stays fast."""
+    once, callers beyond the queue get 503 + Retry-After, and /api/info/ keeps its latency:
+    compared with its own latency measured in this test before and after the flood, on
+    whatever else the machine is doing (a busy 2-core CI runner too)."""
     url, proc = lone_server.url, lone_server.proc
     assert proc is not None
     _sign_in(url, "warm-up", "wrong password!", _address())
-    quiet = statistics.median(_latencies(url, time.monotonic() + 1.0))
+    before = _latencies(url, time.monotonic() + 1.5)
     baseline = peak = _rss(proc.pid)
     flood = subprocess.Popen(
         [sys.executable, "-c", FLOOD, url, "12", "6"], stdout=subprocess.PIPE, text=True
@@ -227,6 +261,7 @@ def test_a_sign_in_flood_leaves_memory_and_the_api_alone(lone_server: ServerProc
     out, _ = flood.communicate(timeout=120)
     done.set()
     sampler.join()
+    after = _latencies(url, time.monotonic() + 1.5)
     seen = json.loads(out)
     statuses = [status for status, _ in seen]
 
@@ -235,11 +270,17 @@ def test_a_sign_in_flood_leaves_memory_and_the_api_alone(lone_server: ServerProc
     assert all(int(retry) > 0 for status, retry in seen if status == 503)
     # At most two hashes at 64 MiB, plus the server's own growth; twelve would be 768 MiB.
     assert peak - baseline < 320 * MiB, (peak - baseline) / MiB
-    # The API answers on: the median within a few times its quiet value (the machine may be
-    # busy with other work too), no request stuck behind the hashing.
-    assert len(latencies) >= 5
-    assert statistics.median(latencies) < max(0.5, 5 * quiet), (quiet, latencies)
-    assert max(latencies) < 3.0, latencies
+    # The API answers on. Relative to its quiet latency, the larger of before and after (the
+    # machine's other load may change meanwhile), plus a tenth of a second: while a hash and
+    # the attacking process hold both cores of a small machine, a request may wait a
+    # scheduler slice or two. The attack this guards against took the median from 28 ms to
+    # 719 ms (25 times), and a request queued behind the hashing would wait for seconds.
+    assert len(latencies) >= 10 and len(before) >= 5 and len(after) >= 5
+    quiet = max(statistics.median(before), statistics.median(after))
+    quiet_tail = max(_p90(before), _p90(after))
+    numbers = {"before": before, "after": after, "flood": latencies}
+    assert statistics.median(latencies) < 5 * quiet + 0.1, numbers
+    assert _p90(latencies) < 5 * quiet_tail + 0.25, numbers
 
 
 # -- item 10: security headers ---------------------------------------------------------------------

@@ -49,6 +49,7 @@ def install(app: FastAPI) -> None:
         assets.router,
         assets.top,
         indexes.router,
+        indexes.by_path,
         uploads.router,
         upload_resume.router,
         zarr.router,

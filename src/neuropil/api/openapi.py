@@ -1,15 +1,25 @@
-"""The error responses of the OpenAPI document, declared once for every API route.
+"""The OpenAPI document: the error responses of every API route, and the answers that are
+not JSON.
 
 FastAPI declares ``200`` and ``422`` for each route; the API never answers 422 (invalid
-input is DRF's 400) and does answer 400, 401, 403, 404, 405, 409, 413, 416 and 423, each with
+input is DRF's 400) and does answer 400, 401, 403, 404, 405, 409, 413 and 423, each with
 one of three bodies (:data:`ERROR_SCHEMA`). :func:`install` adds them to the document from
 what each route is (:func:`error_codes`: its method, its path parameters, whether it reads
 the caller's token, what it writes to), so a new route is documented without anyone
 remembering to, and the document drops the 422 that never happens.
+
+What a route answers beyond that, it declares itself in ``responses=`` with the values
+here: a redirect (:data:`REDIRECT`), an object's bytes with ranges and validators
+(:func:`object_responses`), an index that may still be being built (:data:`INDEX`).
+
+The byte URLs (``/store/...``, ``/zarr/<id>/<key>``) are left out of the document: they are
+the object store's side of the protocol (S3's presigned URLs stand in for them when the store
+serves clients itself), named in API answers, not called from the document.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, get_args
 
@@ -61,7 +71,6 @@ DESCRIPTIONS = {
     405: "Not possible on this object (e.g. a published version is immutable).",
     409: "Conflicts with what exists (same path, same blob).",
     413: "The request body (or a metadata field) is larger than accepted.",
-    416: "The byte range lies outside the object.",
     423: "The dandiset is being published; try again when it is done.",
 }
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -72,6 +81,97 @@ READS_CALLER: Callable[..., Any] = get_args(CurrentUser)[1].dependency
 LOOKUPS = frozenset(
     {"/api/blobs/digest/", "/api/uploads/", "/api/uploads/initialize/", "/api/zarr/"}
 )
+#: Other writes that may conflict with what exists: an upload of bytes the archive holds, a
+#: publish while the draft is being validated, Zarr files whose paths are taken.
+CONFLICTS = frozenset(
+    {
+        "/api/uploads/initialize/",
+        "/api/dandisets/{identifier}/versions/{version}/publish/",
+        "/api/zarr/{zarr_id}/archive/",
+    }
+)
+#: Reads without path parameters that refuse a caller who is not approved, or not an owner:
+#: the check of a token, the caller's own uploads.
+REFUSING_READS = frozenset({"/api/auth/token/", "/api/uploads/"})
+METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options", "trace"})
+
+
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "schema": schema or {"type": "string"}}
+
+
+ETAG = _header("The object's strong validator; send it back in If-None-Match.")
+NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not modified: the ETag given in If-None-Match is current (no body).",
+    "headers": {"ETag": ETAG},
+}
+#: A download: 302 to the bytes (a blob URL, presigned or the archive's own).
+REDIRECT: dict[int | str, dict[str, Any]] = {
+    302: {
+        "description": "Found: the bytes are at the URL in Location (no body).",
+        "headers": {"Location": _header("Where the bytes are.")},
+    }
+}
+
+
+BYTES: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+def object_responses(
+    *media_types: str, schema: dict[str, Any] = BYTES
+) -> dict[int | str, dict[str, Any]]:
+    """An object's bytes as :class:`~neuropil.api.streaming.ObjectResponse` serves them,
+    in one of ``media_types``: whole (200, its body as ``schema`` says), a ``Range`` (206),
+    unchanged (304), or a range outside the object (416, no body)."""
+    content = {m: {"schema": schema} for m in media_types}
+    part = {m: {"schema": BYTES} for m in media_types}
+    validators = {
+        "ETag": ETAG,
+        "Last-Modified": _header("When the object was written."),
+        "Accept-Ranges": _header("Always ``bytes``: a Range header is honoured."),
+    }
+    return {
+        200: {"description": "The whole object.", "content": content, "headers": validators},
+        206: {
+            "description": "The byte range asked for in Range.",
+            "content": part,
+            "headers": {**validators, "Content-Range": _header("bytes <first>-<last>/<size>")},
+        },
+        304: NOT_MODIFIED,
+        416: {
+            "description": "The byte range lies outside the object (no body).",
+            "headers": {"Content-Range": _header("bytes */<size>")},
+        },
+    }
+
+
+_INDEX_STATE = _header(
+    "The index's state: built, building, not-hdf5 or failed.",
+    {"type": "string", "enum": ["built", "building", "not-hdf5", "failed"]},
+)
+#: An HDF5 file's LINDI index (``.../index/``), built by a background job.
+INDEX: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The LINDI index (.lindi.json); gzip-encoded when accepted.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+        "headers": {"ETag": ETAG, "X-Neuropil-Index-Status": _INDEX_STATE},
+    },
+    304: NOT_MODIFIED,
+    404: {
+        "description": "No such file, or it has no index: it is not HDF5, or indexing it "
+        "failed (the message and X-Neuropil-Index-Status say which).",
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+        "headers": {"X-Neuropil-Index-Status": _INDEX_STATE},
+    },
+    503: {
+        "description": "The index is being built: ask again after Retry-After seconds.",
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+        "headers": {
+            "Retry-After": _header("Seconds to wait.", {"type": "integer"}),
+            "X-Neuropil-Index-Status": _INDEX_STATE,
+        },
+    },
+}
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:
@@ -96,20 +196,20 @@ def error_codes(route: APIRoute, path: str, methods: set[str]) -> set[int]:
     codes = {400}
     if _calls(route, READS_CALLER):
         codes.add(401)  # an invalid token, or anonymous where a user is needed
-        if writes or "{identifier}" in path:
+        # Writes need an owner; reads of one object refuse those who may not see it (an
+        # embargoed dandiset's, an upload of someone else's); a few need an approved caller.
+        if writes or route.dependant.path_params or path in REFUSING_READS:
             codes.add(403)
     if route.dependant.path_params or _paginated(route) or path in LOOKUPS:
         codes.add(404)  # no such object, no such page
-    if methods & {"POST", "PUT", "PATCH"}:
-        codes.add(413)
-    if writes and "/versions/{version}" in path:
-        codes |= {405, 423}
+    if methods & {"POST", "PUT", "PATCH"} or route.body_field is not None:
+        codes.add(413)  # a body over its limit (neuropil.api.limits)
+    if writes and ("/versions/{version}" in path or "{zarr_id}" in path):
+        codes |= {405, 423}  # a published version or Zarr snapshot; a draft being published
     if methods & {"POST", "PUT"} and (path.endswith("/assets/") or "/assets/{asset_id}" in path):
+        codes.add(409)  # the path is taken
+    if writes and path in CONFLICTS:
         codes.add(409)
-    if path.startswith("/api/uploads/") or path == "/api/dandisets/{identifier}/":
-        codes.add(409)  # an existing blob; a dandiset that cannot be deleted
-    if "/manifests/" in path:
-        codes.add(416)
     return codes
 
 
@@ -139,10 +239,29 @@ def declare_errors(doc: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
     for operations in paths.values():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
+    _unique_operation_ids(paths)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Error"] = ERROR_SCHEMA
+
+
+def _unique_operation_ids(paths: dict[str, Any]) -> None:
+    """Name each operation by its own method: FastAPI gives the GET and the HEAD of one
+    route the same ``operationId`` (suffixed with one of the two), and a document must
+    name each operation once."""
+    seen: set[str] = set()
+    for operations in paths.values():
+        for method, operation in operations.items():
+            name = operation.get("operationId")
+            if method not in METHODS or not name:
+                continue
+            stem, _, last = name.rpartition("_")
+            if last in METHODS:
+                name = operation["operationId"] = f"{stem}_{method}"
+            if name in seen:
+                raise ValueError(f"two operations of the OpenAPI document are named {name}")
+            seen.add(name)
 
 
 def install(app: FastAPI) -> None:
@@ -150,12 +269,16 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            doc = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
+            with warnings.catch_warnings():
+                # GET and HEAD of one route: renamed by _unique_operation_ids, which
+                # raises on any other duplicate.
+                warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+                doc = get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
             declare_errors(doc, app.routes)
             app.openapi_schema = doc
         return app.openapi_schema

@@ -27,9 +27,9 @@ from anyio import CancelScope
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from neuropil.api.blob_headers import OBJECT_SECURITY_HEADERS
 from neuropil.core.ranges import ByteRange, parse_range_header
 from neuropil.errors import RangeNotSatisfiable
+from neuropil.services.blob_headers import OBJECT_SECURITY_HEADERS
 
 #: Bytes per body message; also the largest range served by one ``pread`` (small ranges,
 #: as HDF5 readers make by the thousand, are cheaper read than mapped).

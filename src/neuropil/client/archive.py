@@ -53,7 +53,6 @@ from neuropil.errors import (
     RemoteError,
     RemoteForbidden,
     RemoteNotFound,
-    Unsupported,
     UsageError,
 )
 from neuropil.http.transport import Transport
@@ -360,10 +359,11 @@ class Archive:
         return found
 
     def _item(self, ds: Dandiset, path: str, zarr_path: str | None) -> list[Asset]:
-        if zarr_path:
-            raise Unsupported(
-                f"{path}/{zarr_path}: downloading inside Zarr assets is not supported"
-            )
+        if zarr_path:  # the Zarr asset; download() takes only the keys under zarr_path
+            asset = self.asset_by_path(ds, path)
+            if asset.zarr is None:
+                raise NotFound(f"{path} is not a Zarr asset, so {path}/{zarr_path} names nothing")
+            return [asset]
         if path == DANDISET_YAML:
             return []
         try:
@@ -399,10 +399,14 @@ class Archive:
 
         ``sync`` then deletes local files in the URL's scope that the remote does not have,
         if ``confirm_delete(paths)`` (when given) returns True. Per-file failures are
-        collected in the result, not raised.
+        collected in the result, not raised. A URL naming a path inside a Zarr
+        (``…/img.ome.zarr/0/1``) brings that key or folder into the Zarr's folder, as
+        ``dandi download`` does, and cannot be combined with ``sync``.
         """
         selection = url if isinstance(url, Selection) else self.select(url)
         target, ds = selection.target, selection.dandiset
+        if sync and target.zarr_path:
+            raise UsageError("--sync cannot be used with a path inside a Zarr")
         with_id = target.kind == "dandiset" or (preserve_tree and target.dandiset_id is not None)
         root = Path(dest) / str(target.dandiset_id) if with_id else Path(dest)
         items = [
@@ -420,6 +424,7 @@ class Archive:
             jobs=jobs,
             connections=connections,
             progress=progress,
+            zarr_prefix=target.zarr_path or "",
         )
         scope = sync_scope(target, preserve_tree=preserve_tree)
         if sync and scope is not None and not selection.is_dandiset_yaml:

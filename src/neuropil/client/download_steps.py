@@ -37,9 +37,11 @@ def fetch_assets(
     jobs: int,
     connections: int,
     progress: ProgressCallback | None,
+    zarr_prefix: str = "",
 ) -> None:
     """Download each asset to its local path; an asset that cannot be downloaded at all
-    (Zarr, no digest) fails on its own, without a request."""
+    (no digest) fails on its own, without a request. A Zarr asset is mirrored as a folder,
+    only its key or folder ``zarr_prefix`` when one is given."""
     from neuropil.client.download import download_files  # the engine loads on first use
 
     planned: list[tuple[RemoteEntry, Path]] = []
@@ -51,6 +53,7 @@ def fetch_assets(
                 asset_path=asset.path,
                 local=local,
                 result=result,
+                prefix=zarr_prefix,
                 jobs=connections,
                 progress=progress,
             )

@@ -8,7 +8,9 @@ Each blob goes through :mod:`neuropil.client.upload_protocol`; which files a fol
 where users complain:
 
 * every file refused by validation is listed with *every* reason (not an error count);
-  validation is :func:`neuropil.validation.validate_files`, the same as ``neuropil validate``;
+  validation is :func:`neuropil.validation.validate_files`, the same as ``neuropil validate``,
+  and each Zarr folder gets ``validate``'s Zarr checks
+  (:func:`neuropil.validation.validate_zarr_folders`) before any of its bytes is sent;
 * digests are cached across runs by file fingerprint, so re-uploading a large dandiset
   reads nothing it has read before; the next files are hashed while earlier ones upload;
 * the archive's assets are listed once per scope, not looked up file by file;
@@ -60,7 +62,13 @@ from neuropil.core.digests import ETAG_ALGORITHM
 from neuropil.errors import NeuropilError
 from neuropil.http.transport import Transport
 from neuropil.localfiles import FileSelection, LocalFile, in_scopes, select_files
-from neuropil.validation import ExtractionCache, Finding, errors_by_path, validate_files
+from neuropil.validation import (
+    ExtractionCache,
+    Finding,
+    errors_by_path,
+    validate_files,
+    validate_zarr_folders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,19 +189,47 @@ class _Run:
 
     # -- the steps --------------------------------------------------------------------------
 
-    def validate(self, files: list[LocalFile], mode: str, jobs: int) -> list[LocalFile]:
-        """Run the validation; with ``require`` drop files with errors (failing them)."""
+    def validate(
+        self, files: list[LocalFile], zarrs: list[LocalFile], mode: str, jobs: int
+    ) -> tuple[list[LocalFile], list[LocalFile]]:
+        """Run the validation of the files and Zarr folders; with ``require`` drop those with
+        errors (failing them). Returns the files and the Zarr folders to upload."""
         findings = validate_files(
             [f.path for f in files], dandiset_root=self.root, jobs=jobs, cache=self.extracted
         )
+        findings += validate_zarr_folders([z.path for z in zarrs], dandiset_root=self.root)
         self.report.findings.extend(findings)
         errors = errors_by_path(findings)
         if mode == "ignore":
             self.ignored_errors = {p: len(e) for p, e in errors.items()}
-            return files
+            return files, zarrs
         for path, found in errors.items():
             self.fail(path, *(f"refused by validation: [{f.id}] {f.message}" for f in found))
-        return [f for f in files if f.asset_path not in errors]
+        return (
+            [f for f in files if f.asset_path not in errors],
+            [z for z in zarrs if z.asset_path not in errors],
+        )
+
+    def existing_zarrs(
+        self, zarrs: list[LocalFile], remote: dict[str, RemoteAsset]
+    ) -> list[LocalFile]:
+        """The ``existing`` policy for Zarr folders: ``error`` and ``skip`` act on an asset
+        already in the draft as they do for files; with the others the Zarr is uploaded, and
+        only the keys that differ from the archive's are sent (an identical Zarr is skipped:
+        a folder's mtime says nothing of its files, so ``refresh`` compares keys too)."""
+        out = []
+        for zarr in zarrs:
+            found = remote.get(zarr.asset_path)
+            if found is None or self.existing not in ("error", "skip"):
+                out.append(zarr)
+                continue
+            try:
+                reason = skip_before_hashing(self.existing, found, 0)
+            except Refused as exc:
+                self.fail(zarr.asset_path, str(exc))
+            else:
+                self.skip(zarr.asset_path, reason or "")
+        return out
 
     def prepare(self, file: LocalFile, remote: RemoteAsset | None) -> _Job | None:
         """Apply the ``existing`` policy and digest the file; None if nothing is to be sent."""
@@ -356,8 +392,9 @@ def upload_paths(
     file paths relative to it. ``existing`` decides about assets already in the draft, as
     in ``dandi upload``: ``error``, ``skip``, ``force`` (always), ``overwrite`` (unless the
     content is the same) or ``refresh`` (unless the content is the same or the draft's copy
-    is at least as new). ``validation``: ``require`` refuses files with errors, ``ignore``
-    uploads them (the findings are still reported), ``skip`` does not validate.
+    is at least as new). ``validation``: ``require`` refuses files (and Zarr folders) with
+    errors, ``ignore`` uploads them (the findings are still reported), ``skip`` does not
+    validate.
     With ``sync``, draft assets inside the uploaded folders with no local file are deleted
     once ``confirm_delete(paths)`` says yes (``None``: without asking).
 
@@ -379,11 +416,12 @@ def upload_paths(
         if not sync:  # with sync a named file that is gone is one to delete, not an error
             for path in selection.missing:
                 run.fail(path, f"{root / path} does not exist")
-        files = selection.files
+        files, zarrs = selection.files, selection.zarrs
         if validation != "skip":
-            files = run.validate(files, validation, jobs)
+            files, zarrs = run.validate(files, zarrs, validation, jobs)
         run.transfer(files, remote, jobs)
-        for path, zarr in upload_zarr_folders(transport, dandiset_id, selection.zarrs, jobs=jobs):
+        zarrs = run.existing_zarrs(zarrs, remote)
+        for path, zarr in upload_zarr_folders(transport, dandiset_id, zarrs, jobs=jobs):
             if isinstance(zarr, NeuropilError):
                 run.fail(path, str(zarr))
             elif zarr.unchanged:

@@ -116,8 +116,14 @@ def _identifiers_org(match: re.Match[str], registry: Registry, _glob: bool) -> T
 def _web(match: re.Match[str], registry: Registry, glob: bool) -> Target:
     instance = _server(match["server"], registry)
     location = _query_param(match["query"], "location")
-    if location is not None and not glob and not location.endswith("/"):
-        location += "/"  # the web UI's ?location= always names a folder
+    if location is not None and not glob:
+        # The web UI's ?location= names a folder, or a Zarr asset (shown as a folder) or a
+        # folder inside one: those are the Zarr and a path in it, never a folder of assets.
+        zarr = location.rstrip("/")
+        if zarr.endswith(ZARR_EXTENSIONS) or split_zarr_location(zarr) is not None:
+            location = zarr
+        elif not location.endswith("/"):
+            location += "/"
     return _located(instance, match["id"], match["version"], location or "", glob)
 
 

@@ -176,9 +176,16 @@ def download_zarr(
     jobs: int = 4,
     progress: Callable[[int], None] | None = None,
 ) -> ZarrDownloadResult:
-    """Bring ``dest`` up to date with the Zarr (or the keys under ``prefix``)."""
+    """Bring ``dest`` up to date with the Zarr (or with the key or folder ``prefix`` names:
+    ``0/1`` is the key ``0/1`` or the keys under ``0/1/``, not ``0/10``; a ``prefix`` that
+    ends in ``/`` is a folder). With a ``prefix`` no local file is removed and the Zarr's
+    checksum is not compared (each file's md5 still is)."""
     params = {"prefix": prefix} if prefix else None
     entries = list(transport.paginate(f"zarr/{zarr_id}/files/", params))
+    if prefix and not prefix.endswith("/"):
+        # The listing is in key order, so these stay a run at its start ("/" sorts before
+        # any name character): the tar batches of the same prefix hold them first.
+        entries = [e for e in entries if e["Key"] == prefix or e["Key"].startswith(prefix + "/")]
     dest.mkdir(parents=True, exist_ok=True)
     have = local_keys(dest)
 
@@ -238,15 +245,17 @@ def fetch_zarr_asset(
     asset_path: str,
     local: Path,
     result: DownloadResult,
+    prefix: str = "",
     jobs: int = 4,
     progress: ProgressCallback | None = None,
 ) -> None:
     """One Zarr asset of a download (``neuropil download``): the folder ``local`` mirrors
-    the Zarr; its files count as covered (a ``--sync`` of the dandiset keeps them)."""
+    the Zarr (or its key or folder ``prefix``: a URL that names a path inside the Zarr); its
+    files count as covered (a ``--sync`` of the dandiset keeps them)."""
     if progress is not None:
         progress(FileStarted(asset_path, 0))
     try:
-        done = download_zarr(transport, zarr_id=zarr_id, dest=local, jobs=jobs)
+        done = download_zarr(transport, zarr_id=zarr_id, dest=local, prefix=prefix, jobs=jobs)
     except NeuropilError as exc:
         result.failures.append(Failure(asset_path, str(exc)))
         if progress is not None:

@@ -14,6 +14,11 @@ format, since a file may be described by other documents too: ``application/vnd.
 (not registered; LINDI's own name for its ``.lindi.json`` format is this vendor tree). A reader
 that knows nothing of neuropil's URLs finds the index in the first answer it gets, a redirect or
 the first bytes, and needs no extra request to look for it.
+
+A reader may also ask for the index in place of the bytes, by content negotiation: its first
+ranged GET of a blob URL sends ``Accept:`` :data:`ACCEPT_INDEX`, and a server that holds the
+file's index answers ``200`` with it (``Content-Type: application/vnd.lindi+json``), so the file
+opens in that one request. Any other server ignores ``Accept`` and sends the bytes asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from urllib.parse import urljoin
 INDEX_REL = "describedby"
 #: The media type of a ``.lindi.json`` index, in ``Link: ...; type=``.
 INDEX_MEDIA_TYPE = "application/vnd.lindi+json"
+#: ``Accept`` of a ranged GET that would rather have the file's index than its bytes.
+ACCEPT_INDEX = f"{INDEX_MEDIA_TYPE}, */*;q=0.1"
 
 # One link-value: <uri> then ;-separated parameters (quoted strings may hold , and ;).
 _LINK = re.compile(
@@ -64,3 +71,27 @@ def find_index_link(header: str | None, base: str) -> str | None:
             return None
         pos = comma + 1
     return None
+
+
+def prefers_index(accept: str | None) -> bool:
+    """Whether an ``Accept`` header asks for the index before anything else: it names
+    :data:`INDEX_MEDIA_TYPE` with a quality above every other media range it lists (browsers
+    and plain clients, which send ``*/*`` or nothing, get the bytes)."""
+    index_q, other_q = 0.0, 0.0
+    for item in (accept or "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media.lower() == INDEX_MEDIA_TYPE:
+            index_q = max(index_q, q)
+        else:
+            other_q = max(other_q, q)
+    return index_q > 0 and index_q > other_q

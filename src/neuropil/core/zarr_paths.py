@@ -13,6 +13,9 @@ from neuropil.errors import InvalidPath
 
 #: S3 keys are at most 1024 bytes; ``zarr/<uuid>/`` takes 42 of them.
 MAX_KEY_BYTES = 960
+#: The largest file of a Zarr: S3's limit for one PUT (DANDI sends Zarr files whole, and
+#: dandi-cli refuses larger ones). The archive refuses a larger PUT, validation flags the file.
+MAX_FILE_BYTES = 5 << 30
 
 
 def validate_zarr_key(key: object) -> str:

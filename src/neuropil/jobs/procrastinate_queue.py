@@ -38,10 +38,8 @@ from procrastinate.schema import SchemaManager
 from procrastinate.worker import Worker
 from sqlalchemy.orm import Session
 
-from neuropil.db.engine import Database
-from neuropil.db.types import utcnow
+from neuropil.jobs.base import DatabaseQueue, NewJob, Waiting
 from neuropil.jobs.protocol import (
-    DEFAULT_LEASE,
     MAX_ATTEMPTS,
     Handler,
     JobRunner,
@@ -76,27 +74,20 @@ _INSERT = sa.text(
 )
 
 
-class ProcrastinateQueue:
-    """The :class:`~neuropil.jobs.protocol.JobQueue` on procrastinate's tables."""
+class ProcrastinateQueue(DatabaseQueue):
+    """The :class:`~neuropil.jobs.protocol.JobQueue` on procrastinate's tables. A racing
+    transaction's insert of the same key waits on the unique index until the first one
+    ends, then finds its job."""
 
     engine = "procrastinate"
     runs_beside_requests = False
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        low_priority: frozenset[str] = frozenset(),
-        lease: timedelta = DEFAULT_LEASE,
-    ) -> None:
-        if db.is_sqlite:
+    def __post_init__(self) -> None:
+        if self.db.is_sqlite:
             raise ValueError(
                 "NEUROPIL_JOBS=procrastinate needs PostgreSQL (NEUROPIL_DATABASE_URL="
                 "postgresql://...); on SQLite use the built-in queue (NEUROPIL_JOBS=inprocess)."
             )
-        self.db = db
-        self.low_priority = low_priority
-        self.lease = lease
 
     def prepare(self) -> None:
         """Install procrastinate's schema in the archive's database unless it is there."""
@@ -118,58 +109,37 @@ class ProcrastinateQueue:
                 )
             )
 
-    # -- what services use ----------------------------------------------------------------
-    def enqueue(
-        self,
-        session: Session,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        dedup_key: str | None = None,
-        delay: float = 0.0,
-        max_delay: float | None = None,
-    ) -> None:
-        """See :meth:`JobQueue.enqueue`. A racing transaction's insert of the same key waits
-        on the unique index until this one ends, then finds its job."""
-        now = utcnow()
-        due = now + timedelta(seconds=delay) if delay > 0 else None
-        if dedup_key is not None and self._debounce(session, dedup_key, due, max_delay):
-            return
-        args = json.dumps({"payload": payload, "queued_at": now.isoformat()})
-        priority = LOW_PRIORITY if kind in self.low_priority else 0
+    # -- how it enqueues (see DatabaseQueue.enqueue) ---------------------------------------
+    def _waiting(self, session: Session, key: str) -> Waiting | None:
+        waiting = session.execute(_WAITING, {"key": key}).first()
+        if waiting is None:
+            return None
+        first = datetime.fromisoformat(waiting.queued_at) if waiting.queued_at else None
+        return Waiting(waiting.id, first=first, due=waiting.scheduled_at)
+
+    def _reschedule(self, session: Session, job_id: int, due: datetime) -> None:
+        session.execute(
+            sa.text("UPDATE procrastinate_jobs SET scheduled_at = :due WHERE id = :id"),
+            {"due": due, "id": job_id},
+        )
+
+    def _insert(self, session: Session, job: NewJob) -> bool:
+        args = json.dumps({"payload": job.payload, "queued_at": job.queued_at.isoformat()})
+        priority = LOW_PRIORITY if job.kind in self.low_priority else 0
         inserted = session.execute(
             _INSERT,
             {
                 "queue": QUEUE,
-                "kind": kind,
+                "kind": job.kind,
                 "priority": priority,
-                "key": dedup_key,
+                "key": job.dedup_key,
                 "args": args,
-                "due": due,
+                "due": job.due,
             },
         ).first()
-        if inserted is None and dedup_key is not None:  # another transaction's job won
-            self._debounce(session, dedup_key, due, max_delay)
+        return inserted is not None
 
-    def _debounce(
-        self, session: Session, key: str, due: datetime | None, max_delay: float | None
-    ) -> bool:
-        """Push the waiting job of ``key`` back to ``due``; ``False`` if none waits."""
-        waiting = session.execute(_WAITING, {"key": key}).first()
-        if waiting is None:
-            return False
-        if due is None:
-            return True
-        if max_delay is not None and waiting.queued_at:
-            first = datetime.fromisoformat(waiting.queued_at)
-            due = min(due, first + timedelta(seconds=max_delay))
-        if waiting.scheduled_at is not None and due > waiting.scheduled_at:
-            session.execute(
-                sa.text("UPDATE procrastinate_jobs SET scheduled_at = :due WHERE id = :id"),
-                {"due": due, "id": waiting.id},
-            )
-        return True
-
+    # -- what services use ----------------------------------------------------------------
     def is_queued(self, session: Session, dedup_key: str) -> bool:
         # Two partial indexes answer this: queueing_lock of waiting jobs, lock of running ones.
         found = session.scalar(

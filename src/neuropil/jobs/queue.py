@@ -12,6 +12,7 @@ on SQLite ``BEGIN IMMEDIATE`` serializes them.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from neuropil.db.engine import Database
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
-from neuropil.jobs.protocol import DEFAULT_LEASE, MAX_ATTEMPTS, Handler, JobRunner
+from neuropil.jobs.base import DatabaseQueue, NewJob, Waiting
+from neuropil.jobs.protocol import MAX_ATTEMPTS, Handler, JobRunner
 from neuropil.jobs.worker import Workers
 
 __all__ = ["ACTIVE", "TableQueue"]
@@ -31,72 +32,51 @@ __all__ = ["ACTIVE", "TableQueue"]
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
-class TableQueue:
+@dataclass(eq=False)
+class TableQueue(DatabaseQueue):
     """The built-in :class:`~neuropil.jobs.protocol.JobQueue` (and the claims its workers
-    make)."""
+    make). Workers renew a claimed job's lease every third of it while the handler runs.
+
+    Two transactions racing to enqueue one key may both insert (nothing in the table
+    forbids it); both jobs then run, which idempotent handlers allow."""
 
     engine = "inprocess"
     runs_beside_requests = True
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        low_priority: frozenset[str] = frozenset(),
-        lease: timedelta = DEFAULT_LEASE,
-    ) -> None:
-        self.db = db
-        #: Set when a transaction that enqueued a job commits: this process's idle workers
-        #: wake at once (workers of other processes find the job at their next poll).
-        self.wakeup = threading.Event()
-        #: Job kinds that wait while others are runnable: long background work (building
-        #: indexes) must not hold up the short jobs users wait for (validation).
-        self.low_priority = low_priority
-        #: A claimed job whose lease is not renewed within this time is claimed again.
-        #: Workers renew it every third of it while the handler runs.
-        self.lease = lease
+    #: Set when a transaction that enqueued a job commits: this process's idle workers
+    #: wake at once (workers of other processes find the job at their next poll).
+    wakeup: threading.Event = field(default_factory=threading.Event, init=False)
 
     def prepare(self) -> None:
         """Nothing to do: the ``jobs`` table is part of the archive's schema."""
 
-    # -- what services use ----------------------------------------------------------------
-    def enqueue(
-        self,
-        session: Session,
-        kind: str,
-        payload: dict[str, Any],
-        *,
-        dedup_key: str | None = None,
-        delay: float = 0.0,
-        max_delay: float | None = None,
-    ) -> None:
-        """See :meth:`JobQueue.enqueue`. Two transactions racing to enqueue one key may
-        both insert (nothing in the table forbids it); both jobs then run, which idempotent
-        handlers allow."""
-        now = utcnow()
-        if dedup_key is not None:
-            queued = session.execute(
-                sa.select(Job.id, Job.created, Job.run_after).where(
-                    Job.dedup_key == dedup_key, Job.state == JobState.QUEUED
-                )
-            ).first()
-            if queued is not None:
-                if delay > 0:
-                    job_id, created, run_after = queued
-                    due = now + timedelta(seconds=delay)
-                    if max_delay is not None:
-                        due = min(due, created + timedelta(seconds=max_delay))
-                    if due > run_after:
-                        session.execute(
-                            sa.update(Job).where(Job.id == job_id).values(run_after=due)
-                        )
-                return
-        run_after = now + timedelta(seconds=delay) if delay > 0 else now
+    # -- how it enqueues (see DatabaseQueue.enqueue) ---------------------------------------
+    def _waiting(self, session: Session, key: str) -> Waiting | None:
+        queued = session.execute(
+            sa.select(Job.id, Job.created, Job.run_after).where(
+                Job.dedup_key == key, Job.state == JobState.QUEUED
+            )
+        ).first()
+        return None if queued is None else Waiting(*queued)
+
+    def _reschedule(self, session: Session, job_id: int, due: datetime) -> None:
+        session.execute(sa.update(Job).where(Job.id == job_id).values(run_after=due))
+
+    def _insert(self, session: Session, job: NewJob) -> bool:
+        run_after = job.queued_at if job.due is None else job.due
         session.add(
-            Job(kind=kind, payload=payload, dedup_key=dedup_key, run_after=run_after, created=now)
+            Job(
+                kind=job.kind,
+                payload=job.payload,
+                dedup_key=job.dedup_key,
+                run_after=run_after,
+                created=job.queued_at,
+            )
         )
         event.listen(session, "after_commit", lambda _s: self.wakeup.set(), once=True)
+        return True
 
+    # -- what services use ----------------------------------------------------------------
     def is_queued(self, session: Session, dedup_key: str) -> bool:
         return (
             session.scalar(

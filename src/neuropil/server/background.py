@@ -16,7 +16,7 @@ import logging
 import threading
 
 from neuropil.jobs.protocol import JobRunner
-from neuropil.services import gc, schema, unembargo, validity
+from neuropil.services import gc, mail, schema, unembargo, validity
 from neuropil.services.context import Context
 from neuropil.services.handlers import job_handlers
 from neuropil.services.search import maintenance as search_maintenance
@@ -55,6 +55,7 @@ class Background:
                     self.ctx.jobs.engine,
                 )
             return
+        log.info("%s", mail.describe(self.ctx.settings))  # this process sends the mail
         self.runner.start()
         self._duties = threading.Thread(target=self._duty_loop, name="neuropil-duties", daemon=True)
         self._duties.start()

@@ -26,7 +26,7 @@ from neuropil.db.models import (
 )
 from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, MethodNotAllowed, NotFound
-from neuropil.services import auth, visibility
+from neuropil.services import auth, embargo_tags, records, visibility
 from neuropil.services.content import BlobContent, Content, ZarrContent, ZarrRecord, content_of
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
@@ -348,6 +348,24 @@ def get_asset_by_id(ctx: Context, *, user: User | None, asset_id: str) -> AssetR
     return rows[0]
 
 
+def get_asset_at(
+    ctx: Context, *, user: User | None, identifier: str, version: str | None, path: str
+) -> AssetRecord:
+    """The asset at exactly ``path`` in a version; ``version`` None means the version a
+    dandiset is read at by default (its most recent published one, else its draft)."""
+    path = normalize_path(path)
+    with ctx.db.read() as s:
+        dandiset, ver = _resolve(s, user, identifier, version or DRAFT)
+        if version is None:
+            newest = [v for v, _ in records.head_versions(s, [dandiset.id]) if v.version != DRAFT]
+            ver = newest[0] if newest else ver
+        found = s.scalar(_EXACT, {"version_id": ver.id, "path": path})
+        rows = _records(s, _asset_query().where(Asset.id == found), True) if found else []
+    if not rows:
+        raise NotFound(f"No asset at {path!r} in {identifier}/{ver.version}.")
+    return rows[0]
+
+
 def _parse_body(metadata: object, blob_id: object, zarr_id: object) -> tuple[dict[str, Any], str]:
     if not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object holding at least 'path'.")
@@ -409,14 +427,16 @@ def _writable_draft(s: Session, user: User | None, identifier: str, version: str
     return ver
 
 
-def _attach(s: Session, ver: Version, asset: Asset, content: Content) -> None:
+def _attach(ctx: Context, s: Session, ver: Version, asset: Asset, content: Content) -> None:
     if asset.blob is not None and asset.blob.embargoed:
         dandiset = s.get(Dandiset, ver.dandiset_id)
         if dandiset is not None and not visibility.is_embargoed(dandiset):
             # An open dandiset publishes the bytes: the blob is embargoed no more (as on
-            # DANDI); only a caller who may use the blob gets this far (_load_blob).
+            # DANDI); only a caller who may use the blob gets this far (_load_blob). Its
+            # object's tag goes once this commits.
             asset.blob.embargoed = False
             asset.blob.modified = utcnow()
+            embargo_tags.queue_release(ctx, s, asset.blob)
     add_to_tree(s, version_id=ver.id, path=asset.path, asset_pk=asset.id, size=content.size)
     s.add(
         VersionAsset(
@@ -483,7 +503,7 @@ def create_asset(
         ver = _writable_draft(s, user, identifier, version)
         new = _load_content(s, user, ver, blob_id, zarr_id)
         asset = _new_asset(ctx, s, path, new, md)
-        _attach(s, ver, asset, new.content)
+        _attach(ctx, s, ver, asset, new.content)
         mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)
@@ -526,7 +546,7 @@ def update_asset(
             return _fetch(s, old.id)
         _detach(s, ver, old)
         asset = _new_asset(ctx, s, path, new, md)
-        _attach(s, ver, asset, new.content)
+        _attach(ctx, s, ver, asset, new.content)
         mark_draft_changed(ctx, s, ver)
         s.flush()
         return _fetch(s, asset.id)

@@ -9,13 +9,9 @@ The unsigned, anonymous object URL is :meth:`neuropil.services.urls.Urls.object_
 
 from __future__ import annotations
 
+from neuropil.services.blob_headers import CONTENT_TYPE_PARAM, DISPOSITION_PARAM
 from neuropil.services.context import Context
 from neuropil.services.urls import Urls
-
-#: The query parameters (S3's names) that ask a read for response headers; a ``/store/``
-#: read honours them only when the URL's signature covers them.
-CONTENT_TYPE_PARAM = "response-content-type"
-DISPOSITION_PARAM = "response-content-disposition"
 
 
 def _own(

@@ -38,7 +38,7 @@ def make_store(settings: Settings) -> BlobStore:
                 f"NEUROPIL_STORAGE_URL={settings.storage_url!r} needs boto3: "
                 "pip install 'neuropil[s3]'"
             ) from exc
-        return S3BlobStore.from_url(settings.storage_url)
+        return S3BlobStore.from_url(settings.storage_url, embargo_tags=settings.s3_embargo_tags)
     if settings.storage == "local":
         return LocalBlobStore(settings.blob_root)
     if settings.storage == "memory":

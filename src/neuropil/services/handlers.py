@@ -6,7 +6,16 @@ import logging
 from typing import Any
 
 from neuropil.jobs.protocol import Handler
-from neuropil.services import blobs, gc, indexes, publish, unembargo, validity
+from neuropil.services import (
+    blobs,
+    embargo_tags,
+    gc,
+    indexes,
+    mail,
+    publish,
+    unembargo,
+    validity,
+)
 from neuropil.services.context import Context
 from neuropil.services.draft_jobs import ASSETS_JOB, PUBLISH_JOB, VERSION_JOB
 from neuropil.services.zarr import archives as zarr_archives
@@ -47,11 +56,22 @@ def job_handlers(ctx: Context) -> dict[str, Handler]:
     def purge_zarr(payload: dict[str, Any]) -> None:
         zarr_archives.purge(ctx, str(payload["zarr_id"]))
 
+    def release_blob(payload: dict[str, Any]) -> None:
+        embargo_tags.release_blob(ctx, str(payload["blob_id"]))
+
     def open_dandiset(payload: dict[str, Any]) -> None:
-        unembargo.run_unembargo(ctx, int(payload["dandiset_id"]))
+        unembargo.run_unembargo(
+            ctx,
+            int(payload["dandiset_id"]),
+            base_url=payload.get("base_url"),
+            asked_by=payload.get("asked_by"),
+        )
 
     def check_embargoes(payload: dict[str, Any]) -> None:
         unembargo.check(ctx, every=float(payload.get("every") or 0))
+
+    def send_mail(payload: dict[str, Any]) -> None:
+        mail.deliver(ctx, payload)
 
     def collect(payload: dict[str, Any]) -> None:
         report = gc.collect(ctx)
@@ -67,6 +87,8 @@ def job_handlers(ctx: Context) -> dict[str, Handler]:
         ASSETS_JOB: validate_assets,
         VERSION_JOB: validate_version,
         PUBLISH_JOB: publish_version,
+        embargo_tags.JOB: release_blob,
         unembargo.JOB: open_dandiset,
         unembargo.CHECK_JOB: check_embargoes,
+        mail.JOB: send_mail,
     }

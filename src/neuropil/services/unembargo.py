@@ -5,10 +5,16 @@ end date arrives (:func:`unembargo_due`, run by the periodic :data:`CHECK_JOB`).
 Either way the dandiset becomes ``UNEMBARGOING`` in one transaction that also queues the job
 (:data:`JOB`); while it is, nothing in the dandiset changes (400,
 :func:`neuropil.services.embargo.require_settled`) and it stays readable by its owners and
-reviewers only. The job (:func:`run_unembargo`) then, in one transaction, releases the blobs
+reviewers only. The job (:func:`run_unembargo`) then, with a store that tags embargoed
+objects (S3), untags them in batches: the blobs of every asset of the dandiset, each batch
+released as it goes (:func:`neuropil.services.embargo_tags.release_held`, so a killed run
+resumes where it stopped), and the files of its Zarrs once their ingests are done
+(:mod:`neuropil.services.zarr.tags`). Then, in one transaction, it releases the blobs
 of every asset of the dandiset (their unsigned URLs work from then on), opens the dandiset,
 ends its reviewer grants and review links (everyone can read it now) and queues the
-revalidation of the draft, whose ``access`` metadata has changed. The job is idempotent.
+revalidation of the draft, whose ``access`` metadata has changed, and the mail that tells
+each owner (:func:`neuropil.services.mail.queue_embargo_ended`). The job is idempotent: only
+the run that opens the dandiset queues those, so each owner is told once.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import (
-    Asset,
     AssetBlob,
     Dandiset,
     EmbargoStatus,
@@ -28,18 +33,19 @@ from neuropil.db.models import (
     Upload,
     User,
     Version,
-    VersionAsset,
 )
 from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest
-from neuropil.services import auth, reviewers, visibility
+from neuropil.services import auth, embargo_tags, mail, reviewers, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import DandisetInfo, get_dandiset_row, load_infos
 from neuropil.services.versions import mark_draft_changed
+from neuropil.services.zarr import tags as zarr_tags
 
 log = logging.getLogger(__name__)
 
-#: Opens one dandiset (payload ``{"dandiset_id": n}``).
+#: Opens one dandiset (payload ``{"dandiset_id": n}``, and when an owner asked, the
+#: ``base_url`` their request reached and their ``asked_by`` name, for the owners' mail).
 JOB = "dandiset.unembargo"
 #: The periodic check (:func:`check`, payload ``{"every": seconds}``); one queued at a time.
 CHECK_JOB = "embargo.check"
@@ -49,13 +55,20 @@ def job_key(dandiset_id: int) -> str:
     return f"{JOB}:{dandiset_id}"
 
 
-def _start(ctx: Context, s: Session, dandiset: Dandiset) -> None:
+def _start(
+    ctx: Context, s: Session, dandiset: Dandiset, asked: dict[str, str] | None = None
+) -> None:
     dandiset.embargo_status = EmbargoStatus.UNEMBARGOING
-    ctx.jobs.enqueue(s, JOB, {"dandiset_id": dandiset.id}, dedup_key=job_key(dandiset.id))
+    payload = {"dandiset_id": dandiset.id, **(asked or {})}
+    ctx.jobs.enqueue(s, JOB, payload, dedup_key=job_key(dandiset.id))
 
 
-def request_unembargo(ctx: Context, *, user: User | None, identifier: str) -> DandisetInfo:
-    """An owner ends the embargo now (400 if it is not embargoed or uploads are open)."""
+def request_unembargo(
+    ctx: Context, *, user: User | None, identifier: str, base_url: str | None = None
+) -> DandisetInfo:
+    """An owner ends the embargo now (400 if it is not embargoed or uploads are open).
+    ``base_url``, the archive as the owner reached it, is the link in the owners' mail
+    unless ``NEUROPIL_PUBLIC_URL`` is set."""
     with ctx.db.write() as s:
         dandiset = get_dandiset_row(s, identifier, lock=True)
         visibility.require_readable(s, user, dandiset)
@@ -70,23 +83,36 @@ def request_unembargo(ctx: Context, *, user: User | None, identifier: str) -> Da
                 f"Dandiset {dandiset.identifier} has {uploads} upload(s) in progress; finish "
                 "or cancel them (DELETE /api/uploads/{upload_id}/) before unembargoing."
             )
-        _start(ctx, s, dandiset)
+        asked = {"asked_by": user.username} if user is not None else {}
+        if base_url:
+            asked["base_url"] = base_url
+        _start(ctx, s, dandiset, asked)
         s.flush()
         return load_infos(s, [dandiset])[0]
 
 
-def run_unembargo(ctx: Context, dandiset_id: int) -> None:
-    """The job: release the blobs, open the dandiset, end its review access."""
+def _unembargoing(ctx: Context, dandiset_id: int) -> bool:
+    with ctx.db.read() as s:
+        status = s.scalar(sa.select(Dandiset.embargo_status).where(Dandiset.id == dandiset_id))
+    return status == EmbargoStatus.UNEMBARGOING
+
+
+def run_unembargo(
+    ctx: Context, dandiset_id: int, *, base_url: str | None = None, asked_by: str | None = None
+) -> None:
+    """The job: release the blobs, open the dandiset, end its review access, tell the
+    owners (``base_url`` and ``asked_by``: see :data:`JOB`)."""
+    if not _unembargoing(ctx, dandiset_id):
+        return  # deleted meanwhile, or a repeated run: nothing left to do
+    # The bucket first (S3: nothing to do with another store), resumable batch by batch.
+    zarr_tags.require_ingested(ctx, dandiset_id)
+    embargo_tags.release_held(ctx, dandiset_id)
+    zarr_tags.release(ctx, dandiset_id)
     with ctx.db.write() as s:
         dandiset = s.scalar(sa.select(Dandiset).where(Dandiset.id == dandiset_id).with_for_update())
         if dandiset is None or dandiset.embargo_status != EmbargoStatus.UNEMBARGOING:
             return  # deleted meanwhile, or a repeated run: nothing left to do
-        held = (
-            sa.select(Asset.blob_id)
-            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-            .join(Version, Version.id == VersionAsset.version_id)
-            .where(Version.dandiset_id == dandiset_id, Asset.blob_id.is_not(None))
-        )
+        held = embargo_tags.held_blobs(dandiset_id)
         now = utcnow()
         s.execute(
             sa.update(AssetBlob)
@@ -101,6 +127,15 @@ def run_unembargo(ctx: Context, dandiset_id: int) -> None:
         )
         if draft is not None:
             mark_draft_changed(ctx, s, draft)
+        mail.queue_embargo_ended(
+            ctx,
+            s,
+            dandiset=dandiset,
+            name=draft.name if draft is not None else "",
+            ended=now,
+            base_url=base_url,
+            asked_by=asked_by,
+        )
     log.info("dandiset %06d is open: its embargo has ended", dandiset_id)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from neuropil.core.digests import ETAG_ALGORITHM, parse_etag, parts_for_size
 from neuropil.db.models import AssetBlob, BlobClaim, Upload, User
 from neuropil.errors import BadRequest, BlobExists, NotFound
-from neuropil.services import auth, blob_urls, visibility
+from neuropil.services import auth, blob_urls, embargo_tags, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
 from neuropil.services.embargo import require_settled
@@ -85,7 +85,10 @@ def initialize_upload(
     key = blob_key(upload_id)
     layout = parts_for_size(size)
     # Every part but the last has the first part's size: local stores write parts in place.
-    multipart_id = ctx.store.create_multipart(key, part_size=layout[0].size if layout else None)
+    # An embargoed upload's object is tagged from birth (a store that tags: S3).
+    multipart_id = ctx.store.create_multipart(
+        key, part_size=layout[0].size if layout else None, embargoed=embargoed
+    )
     with ctx.db.write() as s:
         upload = Upload(
             upload_id=upload_id,
@@ -194,6 +197,8 @@ def validate_upload(ctx: Context, *, user: User | None, upload_id: str) -> Asset
     if problem is not None:
         _discard(ctx, upload)  # the bytes are wrong: keep nothing, the client starts over
         raise BadRequest(problem + " Nothing was stored; upload the file again.")
+    if upload.embargoed:  # tagged before any blob row can name it
+        embargo_tags.tag_upload(ctx, upload.key)
     duplicate = False
     try:
         with ctx.db.write() as s:

@@ -78,6 +78,12 @@ class StoreCapabilities:
     #: Objects are files on this machine: :meth:`BlobStore.local_path` names them, so they
     #: can be served with ``sendfile`` and opened by h5py without ranged reads.
     local_files: bool = False
+    #: Objects can be tagged embargoed (:meth:`BlobStore.set_embargoed`, and
+    #: ``create_multipart(embargoed=True)``) so that the store itself refuses them to anyone
+    #: without a signed URL (S3: DANDI's ``embargoed=true`` tag, which the bucket policy
+    #: denies to anonymous readers). Stores whose objects are read only through neuropil,
+    #: which checks who may read what, do not need it (local disk, memory).
+    embargo_tags: bool = False
 
 
 class BlobStore(ABC):
@@ -120,7 +126,9 @@ class BlobStore(ABC):
 
     # -- multipart uploads -----------------------------------------------------------------
     @abstractmethod
-    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+    def create_multipart(
+        self, key: str, *, part_size: int | None = None, embargoed: bool = False
+    ) -> str:
         """Start a multipart upload to ``key``; returns its id.
 
         ``part_size`` is a layout hint: every part but the last will be exactly this big
@@ -128,6 +136,10 @@ class BlobStore(ABC):
         to its final offset, so completing the upload copies nothing; with the hint,
         :meth:`upload_part` refuses a part larger than ``part_size`` and
         :meth:`complete_multipart` refuses a part list that does not fit the layout.
+
+        ``embargoed``: with ``capabilities.embargo_tags``, the object the upload completes
+        is tagged embargoed from the moment it exists, whoever completes it (a client, with a
+        presigned URL). Other stores ignore it.
         """
 
     @abstractmethod
@@ -172,6 +184,15 @@ class BlobStore(ABC):
         """Remove the store's own leftovers of a crash older than ``older_than`` (garbage
         collection calls it); returns how many. Stores that leave none have nothing to do."""
         return 0
+
+    def set_embargoed(self, keys: Iterable[str], *, embargoed: bool) -> None:
+        """Tag (``embargoed=True``) or untag these objects as embargoed
+        (``capabilities.embargo_tags``). Idempotent; keys with no object are skipped. Each
+        object may cost a request: callers pass batches (a page of keys), not a whole store.
+        """
+        raise StorageError(
+            f"{type(self).__name__} does not tag objects; check capabilities.embargo_tags first"
+        )
 
     def presign_part(self, key: str, multipart_id: str, part_number: int, expires_in: int) -> str:
         """See :class:`PresigningBlobStore` (``capabilities.presigned_urls``)."""

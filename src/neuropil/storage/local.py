@@ -68,7 +68,9 @@ def _check_multipart_id(multipart_id: str) -> str:
 class LocalBlobStore(BlobStore):
     """Objects as files under one directory."""
 
-    capabilities = StoreCapabilities(local_files=True)
+    # No embargo tags: nobody reads these files but neuropil, whose ``/store/`` endpoints
+    # check every read against the embargo (``services.visibility.publicly_readable``).
+    capabilities = StoreCapabilities(local_files=True, embargo_tags=False)
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -279,7 +281,9 @@ class LocalBlobStore(BlobStore):
                     yield info
 
     # -- multipart -------------------------------------------------------------------------
-    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+    def create_multipart(
+        self, key: str, *, part_size: int | None = None, embargoed: bool = False
+    ) -> str:
         validate_key(key)
         if part_size is not None and part_size < 1:
             raise ValueError(f"part size {part_size} must be positive")

@@ -62,7 +62,9 @@ class MemoryBlobStore(BlobStore):
             if key.startswith(prefix) and key > start_after:
                 yield info
 
-    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+    def create_multipart(
+        self, key: str, *, part_size: int | None = None, embargoed: bool = False
+    ) -> str:
         # Parts are kept apart in memory; the hint is only checked, as the contract says.
         validate_key(key)
         multipart_id = str(uuid.uuid4())

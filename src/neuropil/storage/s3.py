@@ -2,14 +2,22 @@
 
 Only calls every S3 implementation offers are made: Get/Head/Put/DeleteObject,
 ListObjectsV2, the multipart calls (Create, UploadPart, ListParts, Complete, Abort,
-ListMultipartUploads) and SigV4 presigned URLs. Clients PUT parts, complete uploads and
-download straight from the bucket through presigned URLs; neuropil's process never carries
-blob bytes, except for what its own jobs read (the sha256, the index) with ranged GETs.
+ListMultipartUploads), SigV4 presigned URLs and, for embargoed objects, object tagging
+(``x-amz-tagging`` on CreateMultipartUpload, Put/DeleteObjectTagging; it can be turned
+off for a server without it). Clients PUT parts, complete uploads and download straight
+from the bucket through presigned URLs; neuropil's process never carries blob bytes, except
+for what its own jobs read (the sha256, the index) with ranged GETs.
 
 Configuration is the standard AWS one, read by boto3: credentials (``AWS_ACCESS_KEY_ID`` ...,
 profiles, instance roles), ``AWS_REGION`` and the endpoint of a non-AWS server
 (``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``). The bucket and a key prefix come from
 ``s3://bucket/prefix`` (:meth:`S3BlobStore.from_url`). See ``docs/design/storage-s3.md``.
+
+Embargoed objects carry DANDI's tag ``embargoed=true``, which the bucket policy denies to
+anonymous readers (``docs/deployment.md``): a public bucket never serves their bytes, even
+to someone who learned a key; presigned URLs, signed with the store's credentials, still
+read them. Tags given to CreateMultipartUpload go to the object S3 assembles, so an
+upload's object is tagged from the moment a client completes it.
 
 S3 keeps two things differently from the contract, and the store bridges both:
 
@@ -30,6 +38,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -47,6 +56,7 @@ from neuropil.storage.base import (
     ObjectInfo,
     PartInfo,
     PresigningBlobStore,
+    StoreCapabilities,
     validate_key,
 )
 
@@ -62,6 +72,10 @@ MAX_PRESIGN = 7 * 24 * 3600
 HINTS_KEPT = 10_000
 #: User metadata with the dandi-etag of an object S3 did not assemble (an upload of no parts).
 ETAG_META = "neuropil-etag"
+#: DANDI's tag on embargoed objects (``s3:ExistingObjectTag/embargoed`` in the bucket policy).
+EMBARGO_TAG = {"Key": "embargoed", "Value": "true"}
+#: Tag requests in flight at once: S3 tags one object per request.
+TAG_THREADS = 16
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
 _BAD_PARTS = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
@@ -134,20 +148,37 @@ def _spool(chunks: Iterable[bytes], check: Callable[[int], None]) -> tuple[IO[by
 
 
 class S3BlobStore(PresigningBlobStore):
-    """Objects under ``prefix`` in one S3 bucket; ``client`` defaults to :func:`make_client`."""
+    """Objects under ``prefix`` in one S3 bucket; ``client`` defaults to :func:`make_client`.
 
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any | None = None) -> None:
+    ``embargo_tags=False`` for a server that has no object tagging (Garage): embargoed
+    objects are then not tagged, and the bucket must not be readable anonymously.
+    """
+
+    capabilities = StoreCapabilities(presigned_urls=True, embargo_tags=True)
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: Any | None = None,
+        embargo_tags: bool = True,
+    ) -> None:
         self.bucket = bucket
         self.prefix = _normalize_prefix(prefix)
         self._s3 = client if client is not None else make_client()
         self._hints: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
+        if not embargo_tags:
+            self.capabilities = StoreCapabilities(presigned_urls=True)
 
     @classmethod
-    def from_url(cls, url: str, *, client: Any | None = None) -> S3BlobStore:
+    def from_url(
+        cls, url: str, *, client: Any | None = None, embargo_tags: bool = True
+    ) -> S3BlobStore:
         """The store at ``s3://bucket/prefix``."""
         bucket, prefix = parse_s3_url(url)
-        return cls(bucket, prefix, client=client)
+        return cls(bucket, prefix, client=client, embargo_tags=embargo_tags)
 
     def __repr__(self) -> str:
         return f"S3BlobStore('s3://{self.bucket}/{self.prefix}')"
@@ -270,6 +301,34 @@ class S3BlobStore(PresigningBlobStore):
                 continue
             yield self._info(key, int(obj["Size"]), obj["ETag"], obj["LastModified"])
 
+    def set_embargoed(self, keys: Iterable[str], *, embargoed: bool) -> None:
+        if not self.capabilities.embargo_tags:
+            raise StorageError(f"{self!r} tags no objects: it was made with embargo_tags=False")
+        fulls = [self._full(key) for key in keys]
+        if len(fulls) < 2:
+            for full in fulls:
+                self._tag(full, embargoed)
+            return
+        with ThreadPoolExecutor(min(TAG_THREADS, len(fulls))) as pool:
+            for _ in pool.map(lambda full: self._tag(full, embargoed), fulls):
+                pass
+
+    def _tag(self, full: str, embargoed: bool) -> None:
+        """Put DANDI's tag on one object, or take its tags off (neuropil owns the tag set
+        of its objects); an object that is gone needs neither."""
+        try:
+            if embargoed:
+                self._s3.put_object_tagging(
+                    Bucket=self.bucket, Key=full, Tagging={"TagSet": [EMBARGO_TAG]}
+                )
+            else:
+                self._s3.delete_object_tagging(Bucket=self.bucket, Key=full)
+        except (ClientError, BotoCoreError) as exc:
+            if _code(exc) in _NOT_FOUND:
+                return
+            what = "tagging" if embargoed else "untagging"
+            raise self._failure(exc, f"{what} {full[len(self.prefix) :]}") from exc
+
     def _paged(self, pages: Any, field: str, what: str) -> Iterator[dict[str, Any]]:
         """The ``field`` items of every page; failures fetching a page become ours."""
         try:
@@ -279,14 +338,18 @@ class S3BlobStore(PresigningBlobStore):
             raise self._failure(exc, what) from exc
 
     # -- multipart -------------------------------------------------------------------------
-    def create_multipart(self, key: str, *, part_size: int | None = None) -> str:
+    def create_multipart(
+        self, key: str, *, part_size: int | None = None, embargoed: bool = False
+    ) -> str:
         full = self._full(key)
         if part_size is not None and part_size < 1:
             raise ValueError(f"part size {part_size} must be positive")
+        params = {"Bucket": self.bucket, "Key": full}
+        if embargoed and self.capabilities.embargo_tags:
+            # The completed object gets the upload's tags: embargoed before it exists.
+            params["Tagging"] = f"{EMBARGO_TAG['Key']}={EMBARGO_TAG['Value']}"
         try:
-            multipart_id = str(
-                self._s3.create_multipart_upload(Bucket=self.bucket, Key=full)["UploadId"]
-            )
+            multipart_id = str(self._s3.create_multipart_upload(**params)["UploadId"])
         except (ClientError, BotoCoreError) as exc:
             raise self._failure(exc, f"starting an upload to {key}") from exc
         if part_size is not None:

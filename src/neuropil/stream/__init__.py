@@ -15,7 +15,7 @@ from neuropil.stream.cache import (
     MemoryCache,
     NoCache,
 )
-from neuropil.stream.fetch import BlobIdentity, FetchStats, HttpFetcher
+from neuropil.stream.fetch import BlobIdentity, FetchStats, HttpFetcher, IndexServed
 from neuropil.stream.readahead import ReadAhead
 from neuropil.stream.remote_file import RemoteFile, StreamStats
 
@@ -27,6 +27,7 @@ __all__ = [
     "DiskCache",
     "FetchStats",
     "HttpFetcher",
+    "IndexServed",
     "MemoryCache",
     "NoCache",
     "ReadAhead",

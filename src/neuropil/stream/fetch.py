@@ -21,7 +21,10 @@ before a byte of it is handed out:
 - 429, 5xx and broken connections are retried with the :class:`Transport`'s backoff;
 - an index the server advertises for the object (an RFC 8288 ``Link``, see
   :mod:`neuropil.core.links`) on any answer, the redirect included, is kept as
-  :attr:`HttpFetcher.index_url`: the reader can switch to it after its first request.
+  :attr:`HttpFetcher.index_url`: the reader can switch to it after its first request;
+- with ``ask_index``, the first request asks for the object's index in place of its bytes
+  (``Accept:`` :data:`~neuropil.core.links.ACCEPT_INDEX`); a server holding one answers
+  ``200`` with it, which the fetcher hands back as :class:`IndexServed`, not as data.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from neuropil.core.links import find_index_link
+from neuropil.core.links import ACCEPT_INDEX, INDEX_MEDIA_TYPE, find_index_link
 from neuropil.core.ranges import ByteRange, parse_content_range
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError, remote_error
 from neuropil.http.redirects import Hops, redirect_location, same_origin
@@ -53,6 +56,17 @@ MAX_REFRESHES = 3
 
 #: ``on_ready(i, data)``: range ``i`` of a :meth:`HttpFetcher.fetch` call is complete.
 OnReady = Callable[[int, bytes], None]
+
+
+class IndexServed(Exception):
+    """The server answered the first request with the object's index, as ``ask_index``
+    asked (content negotiation), instead of its bytes. Not an error: the caller opens the
+    index (``body``, the JSON text, from ``url``) rather than the file."""
+
+    def __init__(self, url: str, body: bytes) -> None:
+        super().__init__(f"{url} answered with the file's index")
+        self.url = url
+        self.body = body
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,9 @@ class HttpFetcher:
     ``transport`` supplies the HTTP client, the token (sent to ``url``'s origin only, never
     to the blob URL it redirects to) and the retry policy; without one, the fetcher makes and
     owns a :class:`Transport`. ``max_workers=0`` sends every request from the calling
-    thread (see :class:`~neuropil.stream.RemoteFile` for why). ``close()`` releases what the
-    fetcher owns.
+    thread (see :class:`~neuropil.stream.RemoteFile` for why). ``ask_index``: the first
+    request may be answered with the object's index (:class:`IndexServed`). ``close()``
+    releases what the fetcher owns.
     """
 
     def __init__(
@@ -140,8 +155,10 @@ class HttpFetcher:
         split_min: int = DEFAULT_SPLIT_MIN,
         split_size: int = DEFAULT_SPLIT_SIZE,
         max_workers: int = DEFAULT_WORKERS,
+        ask_index: bool = False,
     ) -> None:
         self.url = url
+        self._ask_index = ask_index
         self._owns_transport = transport is None
         self._transport = transport or Transport(url)
         self.max_gap, self.split_min, self.split_size = max_gap, split_min, split_size
@@ -258,6 +275,8 @@ class HttpFetcher:
     def _headers(self, url: str, want: ByteRange) -> dict[str, str]:
         # identity: a compressed answer's Content-Range would count encoded bytes.
         headers = {"Range": want.header(), "Accept-Encoding": "identity"}
+        if self._asking_index():
+            headers["Accept"] = ACCEPT_INDEX
         t = self._transport
         if t.token and url == self.url and same_origin(url, t.api_url):
             headers["Authorization"] = f"token {t.token}"
@@ -278,6 +297,10 @@ class HttpFetcher:
         status = r.status_code
         if status == 206:
             return self._body(url, want, r, sink)
+        if status == 200 and self._asking_index() and _media_type(r) == INDEX_MEDIA_TYPE:
+            body = r.read()
+            self._count(nbytes=len(body))
+            raise IndexServed(url, body)
         if status == 200 and _whole_object_fits(want, r):
             return self._whole(url, want, r, sink)
         if status == 200:  # closed unread: the whole object may be on its way
@@ -297,6 +320,10 @@ class HttpFetcher:
         if status in STALE_STATUSES and url != self.url:
             raise Stale(url)
         raise error_for(r)
+
+    def _asking_index(self) -> bool:
+        """Whether requests still ask for the index: until the object's bytes answered."""
+        return self._ask_index and self._identity is None
 
     def _body(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         got = self._check_range(url, want, r)
@@ -382,6 +409,11 @@ class HttpFetcher:
         with self._lock:
             self.stats.requests += requests
             self.stats.bytes += nbytes
+
+
+def _media_type(r: httpx.Response) -> str:
+    header: str = r.headers.get("content-type", "")
+    return header.split(";", 1)[0].strip().lower()
 
 
 def _whole_object_fits(want: ByteRange, r: httpx.Response) -> bool:

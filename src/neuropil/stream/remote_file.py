@@ -67,8 +67,10 @@ class RemoteFile(io.RawIOBase):
     bytes or more that the cache cannot serve from blocks are fetched exactly (one request, no
     read-ahead) and cached as one entry, so h5py reading the same chunk again is served.
     ``transport`` supplies the HTTP client, token and retry policy (see
-    :class:`HttpFetcher`); requests are sent from the calling thread. Thread-safe: reads and
-    seeks are serialized.
+    :class:`HttpFetcher`); requests are sent from the calling thread. ``ask_index``: the
+    first request asks for the object's index in place of its bytes, and when the server
+    answers with it, opening raises :class:`~neuropil.stream.IndexServed` (holding it).
+    Thread-safe: reads and seeks are serialized.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class RemoteFile(io.RawIOBase):
         readahead: ReadAhead | None = None,
         large_read: int = DEFAULT_LARGE_READ,
         tail: int = DEFAULT_TAIL,
+        ask_index: bool = False,
     ) -> None:
         super().__init__()
         if block_size <= 0:
@@ -96,7 +99,7 @@ class RemoteFile(io.RawIOBase):
         # No fetch threads: h5py calls read() holding its global lock, and a garbage
         # collection on a fetch thread that finalizes an h5py object (hdmf's __del__ asks
         # bool(h5py.File)) would wait for that lock while h5py waits for the thread.
-        self._fetcher = HttpFetcher(url, transport, max_workers=0)
+        self._fetcher = HttpFetcher(url, transport, max_workers=0, ask_index=ask_index)
         self._lock = threading.RLock()
         self._pos = 0
         try:

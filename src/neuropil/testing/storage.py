@@ -25,7 +25,8 @@ test modules import this one).
 
 The contract covers whole objects, key order in listings (and ``start_after``), ranged
 reads, invalid and missing keys, multipart uploads (parts in any order, retries, the
-dandi-etag of the completed object, aborts), part-size hints and concurrent uploads. The
+dandi-etag of the completed object, aborts), part-size hints, concurrent uploads and the
+embargo tags a store declares (``capabilities.embargo_tags``). The
 helpers below (:func:`pattern`, :func:`chunked`, :func:`md5`) serve a backend's own tests
 too.
 
@@ -47,7 +48,9 @@ from pathlib import Path
 import pytest
 from dandischema.digests.dandietag import DandiETag, Part, PartGenerator
 
+from neuropil.core.digests import etag_from_part_md5s
 from neuropil.core.ranges import ByteRange
+from neuropil.errors import StorageError
 from neuropil.storage import BlobStore, PartInfo
 
 MiB = 1 << 20
@@ -440,7 +443,9 @@ class BlobStoreContract:
         store.abort_multipart("other", mp)  # not this upload's key: nothing happens
         assert [m.multipart_id for m in store.list_multipart()] == [mp]
 
-    @pytest.mark.parametrize("multipart_id", ["", "nonsense", str(uuid.uuid4())])
+    @pytest.mark.parametrize(
+        "multipart_id", ["", "nonsense", "3f2b7c1e-0d4a-4c56-9e8f-1a2b3c4d5e6f"]
+    )
     def test_unknown_upload(self, store: BlobStore, multipart_id: str) -> None:
         with pytest.raises(KeyError):
             store.upload_part("k", multipart_id, 1, [b"x"])
@@ -633,3 +638,27 @@ class BlobStoreContract:
         assert list(store.list_multipart()) == []
         with pytest.raises(KeyError):
             store.list_parts("k", mp)
+
+    # -- embargo tags (``capabilities.embargo_tags``) ----------------------------------------
+    def test_embargoed_upload_completes_like_any_other(self, store: BlobStore) -> None:
+        """A store that tags gives the object its tag; the others ignore ``embargoed``."""
+        mp = store.create_multipart("blobs/e", embargoed=True)
+        part = store.upload_part("blobs/e", mp, 1, [b"embargoed bytes"])
+        info = store.complete_multipart("blobs/e", mp, [part])
+        assert (info.size, info.etag) == (15, etag_from_part_md5s([md5(b"embargoed bytes")]))
+        assert self.read_all(store, "blobs/e") == b"embargoed bytes"
+
+    def test_set_embargoed_needs_the_capability(self, store: BlobStore) -> None:
+        store.put("a", b"x")
+        if not store.capabilities.embargo_tags:
+            with pytest.raises(StorageError, match="embargo_tags") as err:
+                store.set_embargoed(["a"], embargoed=True)
+            assert str(err.value)
+            return
+        store.set_embargoed(["a", "missing"], embargoed=True)  # a missing key is skipped
+        store.set_embargoed(["a"], embargoed=True)  # twice: no change
+        store.set_embargoed(["a"], embargoed=False)
+        store.set_embargoed(["a"], embargoed=False)
+        info = store.stat("a")
+        assert info is not None and info.etag == md5(b"x")  # tags leave the object alone
+        assert self.read_all(store, "a") == b"x"

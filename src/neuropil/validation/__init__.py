@@ -2,14 +2,15 @@
 
 The official client validates differently in ``dandi validate`` and ``dandi upload`` and shows
 only an error count when upload refuses a file (dandi-cli #1185, #780). Here both commands
-call :func:`validate_files`, and every :class:`Finding` names the file and says what to fix.
-See ``docs/design/validation.md``.
+call :func:`validate_files` (and :func:`validate_zarr_folders` for Zarr folders), and every
+:class:`Finding` names the file and says what to fix. See ``docs/design/validation.md``.
 
 Modules: :mod:`.findings` (what is reported), :mod:`.layout` (paths and DANDI's naming
 rules), :mod:`.nwb_content` (HDF5, pynwb, nwbinspector), :mod:`.asset_metadata` (NWB metadata
 extraction and dandischema checks, the extraction cache upload reuses), :mod:`.dandiset`
 (``dandiset.yaml``), :mod:`.pipeline` (per-file checks, in parallel), :mod:`.zarr_folder`
-(a Zarr folder, one asset), :mod:`.paths` (what ``neuropil validate PATHS`` checks).
+(a Zarr folder, one asset), :mod:`.ngff` (OME-Zarr metadata), :mod:`.paths` (what
+``neuropil validate PATHS`` checks).
 """
 
 from neuropil.validation.asset_metadata import ExtractionCache
@@ -30,7 +31,7 @@ from neuropil.validation.layout import (
     ORGANIZED_FOLDER,
     check_organized_path,
 )
-from neuropil.validation.pipeline import validate_files
+from neuropil.validation.pipeline import validate_files, validate_zarr_folders
 
 __all__ = [
     "BIDS_MARKER",
@@ -48,4 +49,5 @@ __all__ = [
     "check_organized_path",
     "errors_by_path",
     "validate_files",
+    "validate_zarr_folders",
 ]

@@ -18,8 +18,7 @@ from neuropil.localfiles import DANDISET_YAML, dandiset_root_of, select_files
 from neuropil.validation.asset_metadata import ExtractionCache
 from neuropil.validation.dandiset import check_dandiset_yaml, no_dandiset
 from neuropil.validation.findings import Finding
-from neuropil.validation.pipeline import validate_files
-from neuropil.validation.zarr_folder import check_zarr_folder
+from neuropil.validation.pipeline import validate_files, validate_zarr_folders
 
 
 @dataclass
@@ -74,7 +73,8 @@ def _check_group(
             cache=cache,
         )
     )
-    for folder in selection.zarrs:
-        checked.files.append(folder.asset_path)
-        checked.findings.extend(check_zarr_folder(folder.path, folder.asset_path))
+    checked.files.extend(folder.asset_path for folder in selection.zarrs)
+    checked.findings.extend(
+        validate_zarr_folders([folder.path for folder in selection.zarrs], dandiset_root=directory)
+    )
     return checked

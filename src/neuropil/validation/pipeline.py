@@ -4,6 +4,8 @@ Per file, in this order: the asset path is one the archive accepts; the file is 
 for ``.nwb`` files the content checks of :mod:`.nwb_content` (HDF5, pynwb, nwbinspector),
 the metadata extraction (and its dandischema check) of :mod:`.asset_metadata`, and DANDI's
 layout rules of :mod:`.layout` (skipped inside BIDS datasets and outside any dandiset).
+A Zarr folder is one asset, checked as a whole by :func:`validate_zarr_folders`
+(:mod:`.zarr_folder`).
 
 NWB files are checked in parallel in worker processes (pynwb and nwbinspector hold the
 GIL): the pool uses the ``forkserver`` start method, whose server imports pynwb and
@@ -38,6 +40,7 @@ from neuropil.validation.layout import (
     in_bids_dataset,
     outside_dandiset,
 )
+from neuropil.validation.zarr_folder import check_zarr_folder
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,31 @@ def validate_files(
     return findings
 
 
+def validate_zarr_folders(
+    paths: Iterable[Path | str], *, dandiset_root: Path | str
+) -> list[Finding]:
+    """Validate each Zarr folder in ``paths`` as one asset of the dandiset at ``dandiset_root``
+    (its keys, its depth, zarr-python opening it, OME-NGFF metadata by its name).
+
+    Returns every finding, in the order of ``paths``; never raises for a bad folder.
+    """
+    root = Path(os.path.abspath(dandiset_root))
+    findings: list[Finding] = []
+    for given in paths:
+        path = Path(os.path.abspath(given))
+        try:
+            asset_path = path.relative_to(root).as_posix()
+        except ValueError:
+            findings.append(outside_dandiset(path, root))
+            continue
+        try:
+            findings.extend(check_zarr_folder(path, asset_path))
+        except Exception as exc:  # a validator's own failure is this folder's error
+            log.exception("validating %s", path)
+            findings.append(_failed(path, asset_path, exc))
+    return findings
+
+
 def _pool(workers: int) -> Executor:
     if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
@@ -113,16 +141,16 @@ def check_file(path_text: str, root_text: str, layout: bool = True) -> FileResul
         return _check_file(path, root, layout)
     except Exception as exc:
         log.exception("validating %s", path)
-        return FileResult(
-            [
-                Finding(
-                    _relative(path, root),
-                    "ERROR",
-                    "NEUROPIL.VALIDATION_FAILED",
-                    f"validating {path} failed: {type(exc).__name__}: {exc}",
-                )
-            ]
-        )
+        return FileResult([_failed(path, _relative(path, root), exc)])
+
+
+def _failed(path: Path, asset_path: str, exc: Exception) -> Finding:
+    return Finding(
+        asset_path,
+        "ERROR",
+        "NEUROPIL.VALIDATION_FAILED",
+        f"validating {path} failed: {type(exc).__name__}: {exc}",
+    )
 
 
 def _crashed(path: Path, root: Path) -> FileResult:

@@ -9,7 +9,7 @@ keep the pages out of other sites' frames (clickjacking of the owner forms).
 The OpenAPI documentation pages that FastAPI renders (``/api/docs/...``) load Swagger UI and
 ReDoc from a CDN with an inline bootstrap script, so they get the frame and sniffing
 headers but not the page policy. Responses that set their own policy (blob bytes, see
-:mod:`neuropil.api.blob_headers`) keep it.
+:mod:`neuropil.services.blob_headers`) keep it.
 """
 
 from __future__ import annotations

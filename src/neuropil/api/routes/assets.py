@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import posixpath
-import unicodedata
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Request
 from starlette.responses import RedirectResponse, Response
 
-from neuropil.api import blob_headers, serializers
+from neuropil.api import openapi, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params, paginated
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
 from neuropil.api.routes.indexes import index_response, link_headers
-from neuropil.errors import BadRequest
 from neuropil.server.request import Ctx, ExternalUrls
-from neuropil.services import assets, blob_urls
+from neuropil.services import assets, downloads
 from neuropil.services.assets import AssetRecord
-from neuropil.services.content import NOT_DOWNLOADABLE
 from neuropil.services.context import Context
 from neuropil.services.metadata import announced_index_url, asset_metadata
 from neuropil.services.urls import Urls
@@ -28,12 +23,12 @@ from neuropil.services.urls import Urls
 router = APIRouter(prefix="/api/dandisets/{identifier}/versions/{version}/assets")
 top = APIRouter(prefix="/api/assets")
 
-DOWNLOAD_EXPIRY = 3600
 #: The download answers 302 to the blob's URL (documented as such, not as 200 JSON).
 DOWNLOAD_ROUTE: dict[str, Any] = {
     "summary": "Download (302)",
     "status_code": 302,
     "response_class": RedirectResponse,
+    "responses": openapi.REDIRECT,
 }
 
 
@@ -177,58 +172,18 @@ def delete_asset(
     return Response(status_code=204)
 
 
-def _ascii_fallback(name: str) -> str:
-    """``filename=`` must be ASCII (HTTP headers are not UTF-8); ``filename*`` carries the
-    real name, so non-ASCII characters are folded (é -> e) or replaced by ``_`` here."""
-    out = []
-    for ch in name:
-        folded = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-        ok = bool(folded) and all(" " <= c <= "~" and c not in '"\\' for c in folded)
-        out.append(folded if ok else "_")
-    return "".join(out)
-
-
-def _download_redirect(
-    ctx: Context, a: AssetRecord, urls: Urls, disposition: str | None
-) -> Response:
-    content = a.content
-    if content is None or not content.downloadable or a.blob is None:
-        raise BadRequest(NOT_DOWNLOADABLE.format(zarr_id=a.zarr_id))
-    kind = disposition or "attachment"
-    if kind not in ("attachment", "inline"):
-        raise BadRequest("content_disposition must be 'attachment' or 'inline'.")
-    name = posixpath.basename(a.path)
-    header = f"{kind}; filename=\"{_ascii_fallback(name)}\"; filename*=UTF-8''{quote(name)}"
-    wanted = str(a.metadata_.get("encodingFormat") or "") if kind == "inline" else None
-    # Active content (HTML, SVG, ...) is never inline: see neuropil.api.blob_headers.
-    chosen, header = blob_headers.choose(wanted, header)
-    ctype = None if chosen == blob_headers.FALLBACK_TYPE else chosen
-    location = blob_urls.download_url(
-        ctx,
-        urls,
-        key=a.blob.key,
-        content_type=ctype,
-        disposition=header,
-        expires_in=DOWNLOAD_EXPIRY,
+def _download(ctx: Context, a: AssetRecord, urls: Urls, request: Request) -> Response:
+    """302 to where :func:`neuropil.services.downloads.redirect` sends the download."""
+    to = downloads.redirect(
+        ctx, urls, asset=a, disposition=request.query_params.get("content_disposition")
     )
-    return RedirectResponse(
-        location, status_code=302, headers=link_headers(announced_index_url(a, urls))
-    )
+    return RedirectResponse(to.location, status_code=302, headers=to.headers)
 
 
 def _index(request: Request, ctx: Context, a: AssetRecord, urls: Urls) -> Response:
     """The asset's index, its URL template set to the blob's URL: the unsigned one, or for
     an embargoed blob (which has no public URL) a signed one."""
-    blob_url = None
-    if a.blob is not None and a.embargoed:
-        blob_url = blob_urls.download_url(
-            ctx,
-            urls,
-            key=a.blob.key,
-            content_type=None,
-            disposition=None,
-            expires_in=DOWNLOAD_EXPIRY,
-        )
+    blob_url = downloads.signed_blob_url(ctx, urls, asset=a)
     return index_response(request, ctx, a, urls, blob_url=blob_url)
 
 
@@ -248,10 +203,14 @@ def download_nested(
     urls: ExternalUrls,
 ) -> Response:
     a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))
+    return _download(ctx, a, urls, request)
 
 
-@router.get("/{asset_id}/index/", summary="The asset's LINDI index (.lindi.json)")
+@router.get(
+    "/{asset_id}/index/",
+    summary="The asset's LINDI index (.lindi.json)",
+    responses=openapi.INDEX,
+)
 def get_index_nested(
     request: Request,
     identifier: str,
@@ -282,12 +241,13 @@ def download_top(
     request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> Response:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
-    return _download_redirect(ctx, a, urls, request.query_params.get("content_disposition"))
+    return _download(ctx, a, urls, request)
 
 
 @top.get(
     "/{asset_id}/index/",
     summary="The asset's LINDI index (.lindi.json)",
+    responses=openapi.INDEX,
     description="The index of an HDF5/NWB asset's blob, with its URL template set to the "
     "blob's URL: 200 JSON (gzip when accepted, ETag/If-None-Match), 503 with Retry-After "
     "while it is being built, 404 saying why there is none (not HDF5, or indexing failed), "

@@ -12,7 +12,7 @@ from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
-from neuropil.server.request import Ctx
+from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import dandisets, embargo, unembargo, visibility
 from neuropil.services import owners as owners_service
 
@@ -81,8 +81,8 @@ def delete_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> Response:
     "/{identifier}/unembargo/",
     summary="End the embargo (owners): EMBARGOED -> UNEMBARGOING -> OPEN in the background",
 )
-def unembargo_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
-    info = unembargo.request_unembargo(ctx, user=user, identifier=identifier)
+def unembargo_dandiset(identifier: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
+    info = unembargo.request_unembargo(ctx, user=user, identifier=identifier, base_url=urls.base)
     return JSON(serializers.dandiset_detail(info))
 
 

@@ -1,6 +1,7 @@
 """``/store/{key}``: neuropil's own object endpoints for stores that do not serve clients.
 
-GET/HEAD read a registered blob (anonymous, like a public bucket); PUT with
+GET/HEAD read a registered blob (anonymous, like a public bucket); a GET that asks for the
+blob's index instead (``Accept``, :mod:`neuropil.core.links`) gets it, when it is built; PUT with
 ``uploadId``+``partNumber`` stores a part and POST with ``uploadId`` completes an upload,
 both authorized by the URL signature alone.
 """
@@ -13,12 +14,13 @@ import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from neuropil.api import blob_headers, request_body
-from neuropil.api.routes.indexes import link_headers
+from neuropil.api import request_body
+from neuropil.api.routes.indexes import link_headers, negotiated_blob_index
 from neuropil.api.streaming import ObjectResponse
+from neuropil.core.links import prefers_index
 from neuropil.errors import BadRequest, MethodNotAllowed, PermissionDenied
 from neuropil.server.request import Ctx, ExternalUrls
-from neuropil.services import indexes, store_endpoints
+from neuropil.services import blob_headers, indexes, store_endpoints
 from neuropil.storage import PartInfo
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +37,7 @@ def _header_param(value: str | None, name: str) -> str | None:
 
 
 @router.api_route("/store/{key:path}", methods=["GET", "HEAD"])
-def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> ObjectResponse:
+def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Response:
     q = request.query_params
     obj = store_endpoints.visible_object(ctx, key, q)
     content_type = _header_param(q.get("response-content-type"), "response-content-type")
@@ -46,6 +48,13 @@ def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Obj
     if refused is not None:
         raise PermissionDenied(refused)
     content_type, disposition = blob_headers.choose(content_type, disposition)
+    index = indexes.advertised_blob_index(ctx, urls, obj.blob_id)
+    if index and request.method == "GET" and prefers_index(request.headers.get("accept")):
+        asked = urls.local_object(key) + (f"?{request.url.query}" if request.url.query else "")
+        negotiated = negotiated_blob_index(request, ctx, obj, blob_url=asked)
+        if negotiated is not None:
+            negotiated.headers.update(blob_headers.OBJECT_SECURITY_HEADERS)
+            return negotiated
     store = ctx.store
     path = store.local_path(key)
     response = ObjectResponse(
@@ -60,8 +69,11 @@ def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Obj
         disposition=disposition,
         if_none_match=request.headers.get("if-none-match"),
     )
-    # The blob's index, for readers holding only this URL (neuropil.core.links).
-    response.headers.update(link_headers(indexes.advertised_blob_index(ctx, urls, obj.blob_id)))
+    # The blob's index, for readers holding only this URL (neuropil.core.links); a cache
+    # must not hand the bytes to a reader that asked for the index, or the other way round.
+    response.headers.update(link_headers(index))
+    if index:
+        response.headers["Vary"] = "Accept"
     return response
 
 

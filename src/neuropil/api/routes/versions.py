@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
-from neuropil.api import serializers
+from neuropil.api import openapi, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.responses import JSON
@@ -130,6 +130,12 @@ def publish_version(
     return JSON(serializers.version_full(draft, info.stats_for(draft), info), status_code=202)
 
 
+#: dandiset.yaml/.jsonld hold the version's metadata; assets.yaml/.jsonld a list of its assets'.
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
+}
+
+
 def _manifest(
     request: Request, identifier: str, version: str, name: str, ctx: Context, user: Any
 ) -> ObjectResponse:
@@ -149,7 +155,13 @@ def _manifest(
 
 
 @router.api_route(
-    "/{version}/manifests/{name}", methods=["GET", "HEAD"], summary="A manifest of a version"
+    "/{version}/manifests/{name}",
+    methods=["GET", "HEAD"],
+    summary="A manifest of a version (YAML or JSON-LD, by name)",
+    response_class=Response,
+    responses=openapi.object_responses(
+        *sorted(set(manifests.MANIFESTS.values())), schema=MANIFEST_SCHEMA
+    ),
 )
 def get_manifest(
     request: Request, identifier: str, version: str, name: str, ctx: Ctx, user: CurrentUser

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Body, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from neuropil.api import request_body
+from neuropil.api import openapi, request_body
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
@@ -107,7 +107,10 @@ def _limit(raw: str | None, default: int = reading.MAX_LIMIT) -> int:
 
 
 @router.api_route(
-    "/{zarr_id}/files/", methods=["GET", "HEAD"], summary="List files (S3-like) or download one"
+    "/{zarr_id}/files/",
+    methods=["GET", "HEAD"],
+    summary="List files (S3-like), or with ?download=1 a 302 to one file's bytes",
+    responses=openapi.REDIRECT,
 )
 def list_files(
     request: Request, zarr_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls

@@ -16,12 +16,12 @@ from pathlib import PurePosixPath
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from neuropil.api import blob_headers, request_body
+from neuropil.api import request_body
 from neuropil.api.caller import get_user
 from neuropil.api.streaming import ObjectResponse
 from neuropil.errors import PayloadTooLarge
 from neuropil.server.request import get_ctx
-from neuropil.services import store_endpoints
+from neuropil.services import blob_headers, store_endpoints
 from neuropil.services.zarr import put, reading
 
 router = APIRouter(include_in_schema=False)

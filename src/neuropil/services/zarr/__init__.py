@@ -7,6 +7,7 @@ the snapshots that published versions serve. See docs/design/zarr.md.
 - :mod:`.files`: upload URLs, the signed PUT, deletes, downloads of one key;
 - :mod:`.bulk`: many files in one request, a tar each way (neuropil's own);
 - :mod:`.ingest`: finalize and the durable job that computes the checksum;
+- :mod:`.tags`: the embargo tags of an embargoed dandiset's Zarr files in the bucket;
 - :mod:`.snapshots`: what publishing pins, shared content-addressed bytes.
 - :mod:`.garbage`: bytes no row reaches, for garbage collection.
 """

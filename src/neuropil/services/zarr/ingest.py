@@ -6,8 +6,10 @@ starts (its lease is released at start-up) and the job simply runs again, becaus
 reads the store's listing and writes its result in one transaction.
 
 The job lists the Zarr, computes the checksum with ``zarr_checksum`` (the field's own
-definition), and in one transaction sets ``Complete`` with checksum, file count and size,
-resizes the Zarr's assets in their drafts' folder trees and validates those assets. A file
+definition), tags each file in the bucket if the dandiset is embargoed
+(:mod:`neuropil.services.zarr.tags`), and in one transaction sets ``Complete`` with
+checksum, file count and size, resizes the Zarr's assets in their drafts' folder trees and
+validates those assets. A file
 PUT while it listed (a URL issued before the finalize) bumps the Zarr's ``modified``; the
 job then lists again instead of writing a stale checksum.
 """
@@ -40,7 +42,7 @@ from neuropil.services.context import Context
 from neuropil.services.tree import resize_in_tree
 from neuropil.services.validity import asset_errors
 from neuropil.services.versions import mark_draft_changed
-from neuropil.services.zarr import listing
+from neuropil.services.zarr import listing, tags
 from neuropil.services.zarr.archives import record, writable_zarr
 from neuropil.services.zarr.files import INGEST_ERROR
 
@@ -88,7 +90,8 @@ def ingest(ctx: Context, zarr_id: str) -> ZarrChecksum | None:
         if started is None:
             return None
         z, token = started
-        checksum = zarr_checksum(f.as_zarr_file() for f in listing.iter_files(ctx, z))
+        files = tags.tagging(ctx, z, listing.iter_files(ctx, z))  # embargoed: tag each file
+        checksum = zarr_checksum(f.as_zarr_file() for f in files)
         if _complete(ctx, zarr_id, token, checksum):
             log.info("ingested Zarr %s: %s", zarr_id, checksum)
             return checksum

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
 
-from neuropil.core.zarr_paths import key_parents, validate_zarr_key
+from neuropil.core.zarr_paths import MAX_FILE_BYTES, key_parents, validate_zarr_key
 from neuropil.db.models import ZarrArchive, ZarrStatus
 from neuropil.db.types import utcnow
 from neuropil.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, StorageError
@@ -24,7 +24,7 @@ from neuropil.services.zarr.files import INGEST_ERROR, reopen
 from neuropil.services.zarr.urls import MD5_PARAM
 
 #: S3's limit for one PUT (DANDI does not upload Zarr files in parts).
-MAX_FILE = 5 << 30
+MAX_FILE = MAX_FILE_BYTES
 
 
 def parse_object_key(object_key: str) -> tuple[str, str]:

@@ -113,7 +113,7 @@ def revoke_link(identifier: str, link_id: str, web: WebDep, form: FormDep) -> Re
 def unembargo_dandiset(identifier: str, web: WebDep, form: FormDep) -> Response:
     if field(form, "confirm").strip() != identifier:
         raise BadRequest(f"Type the identifier {identifier} to confirm the end of the embargo.")
-    unembargo.request_unembargo(web.ctx, user=web.user, identifier=identifier)
+    unembargo.request_unembargo(web.ctx, user=web.user, identifier=identifier, base_url=web.base)
     return web.redirect(
         f"/dandiset/{identifier}/draft",
         flash="Unembargoing: the dandiset is open to everyone in a moment.",

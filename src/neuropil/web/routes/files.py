@@ -3,18 +3,25 @@
 ``location`` names a folder (its children are listed, folders with their aggregate size and
 file count) or a file (its page: download link, metadata, a streaming snippet, "Open with"
 links). Owners of a draft can rename (move) and delete assets here.
+
+``/dandiset/{id}/{version}/files/{asset_id}/download`` is the browser's download of a file:
+it knows the reader by the session (or a review link's cookie), which the API does not read,
+so the Download links of an embargoed dandiset point at it; those of an open one point at
+the API's download URL, the one users copy. Both answer with the same redirect
+(:func:`neuropil.services.downloads.redirect`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from neuropil.errors import NotFound
-from neuropil.services import asset_admin, assets, browse
+from neuropil.services import asset_admin, assets, browse, downloads
 from neuropil.services.metadata import asset_metadata
 from neuropil.web import viewers
 from neuropil.web.errors import page_router
@@ -74,7 +81,33 @@ def files_page(identifier: str, version: str, request: Request, web: WebDep) -> 
         folder=folder,
         crumbs=crumbs(location),
         paging=Paging(number, PAGE_SIZE, folder.total),
+        download_href=download_href(web, page),
     )
+
+
+def download_href(web: Web, page: VersionPage) -> Callable[[str], str]:
+    """Where a Download link of this version's files points, by asset id: for an embargoed
+    dandiset this app's download route (the API would not know the signed-in reader), for
+    an open one the API's download URL."""
+    if page.embargo is None:
+        return web.urls.asset_download
+    files = f"{web.root}/dandiset/{page.identifier}/{page.version}/files"
+    return lambda asset_id: f"{files}/{quote(asset_id)}/download"
+
+
+@router.api_route(
+    "/dandiset/{identifier}/{version}/files/{asset_id}/download", methods=["GET", "HEAD"]
+)
+def download(identifier: str, version: str, asset_id: str, web: WebDep) -> Response:
+    """302 to the file's bytes (a signed URL for an embargoed file), for whoever may read
+    the dandiset's pages: anonymous readers of an embargoed one are sent to sign in."""
+    record = assets.get_asset(
+        web.ctx, user=web.reader, identifier=identifier, version=version, asset_id=asset_id
+    )
+    to = downloads.redirect(web.ctx, web.urls, asset=record)
+    # Decided for this reader's session: no cache may keep it for anyone else.
+    headers = {**to.headers, "Cache-Control": "private, no-store"}
+    return web.apply(RedirectResponse(to.location, status_code=302, headers=headers))
 
 
 def _file_page(web: Web, page: VersionPage, path: str) -> Response:
@@ -91,10 +124,13 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
     if not found or found[0].path != path:
         raise NotFound(f"No file {path!r} in version {page.version}.")
     record = found[0]
+    # What the page shows and the snippet streams, outside the browser: the API's URL. It
+    # answers a review link's reader by the link's token (the API reads no cookie).
     download = web.urls.asset_download(record.asset_id)
-    if page.embargo is not None and web.user is None and web.review_token:
-        # The API download answers a review link's reader by its token (not the cookie).
+    needs_key = page.embargo is not None
+    if needs_key and web.user is None and web.review_token:
         download += "?" + urlencode({"review": web.review_token})
+        needs_key = False
     asset_status: str | None = None
     problems: list[dict[str, Any]] = []
     if page.insider:
@@ -114,6 +150,8 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
         asset=record,
         crumbs=crumbs(path),
         download=download,
+        download_href=download_href(web, page)(record.asset_id),
+        download_needs_key=needs_key,
         metadata=metadata,
         summary=file_summary(metadata),
         snippet=snippet(path, download),
@@ -136,8 +174,6 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
 
 
 def _files_url(identifier: str, location: str) -> str:
-    from urllib.parse import quote
-
     return f"/dandiset/{identifier}/draft/files?location={quote(location, safe='/')}"
 
 

@@ -8,8 +8,9 @@ visitor's session: stored XSS. So:
   media types on :data:`SAFE_INLINE` (images, PDF, plain text, JSON, audio, video); anything
   else is served as ``attachment`` and, unless on the list, as ``application/octet-stream``.
 - On ``/store/`` URLs the ``response-content-*`` parameters that ask for these headers must be
-  covered by the URL's signature (:func:`sign_read`, as S3 signs its ``response-*``); the
-  asset download endpoint hands out such signed URLs.
+  covered by the URL's signature (as S3 signs its ``response-*``); the asset downloads
+  (:mod:`neuropil.services.downloads`) hand out such URLs, signed by
+  :func:`neuropil.services.blob_urls.download_url`.
 - Every object response carries :data:`OBJECT_SECURITY_HEADERS` (``nosniff`` and a
   sandboxing CSP), so even bytes a browser renders cannot script the origin.
 
@@ -73,21 +74,6 @@ def choose(content_type: str | None, disposition: str | None) -> tuple[str, str]
     if kind.strip().lower() != "inline" or not safe:
         kind = "attachment"
     return media if safe else FALLBACK_TYPE, f"{kind.strip()}{sep}{params}"
-
-
-def sign_read(
-    signer: UrlSigner,
-    key: str,
-    *,
-    content_type: str | None,
-    disposition: str | None,
-    expires_in: int,
-) -> str:
-    """The signed query string (no ``?``) of a ``/store/{key}`` read with these headers."""
-    params = {DISPOSITION_PARAM: disposition} if disposition else {}
-    if content_type:
-        params[CONTENT_TYPE_PARAM] = content_type
-    return signer.sign("GET", f"/store/{key}", params, expires_in)
 
 
 def requested(signer: UrlSigner, key: str, query: Mapping[str, str]) -> str | None:
