@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,7 @@ _INSERT = sa.text(
 )
 
 
+@dataclass(eq=False)
 class ProcrastinateQueue(DatabaseQueue):
     """The :class:`~neuropil.jobs.protocol.JobQueue` on procrastinate's tables. A racing
     transaction's insert of the same key waits on the unique index until the first one
