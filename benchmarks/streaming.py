@@ -18,9 +18,12 @@ Readers (rows), each opening the file and giving ``pynwb.NWBHDF5IO(file=..., mod
 * ``neuropil index``: ``neuropil.open(blob_url, index=index_url)``; ``neuropil index 64M``
   the same with a 64 MiB chunk cache instead of the default 256 MiB (too small for every chunk
   of (3): what a tighter bound costs);
-* ``neuropil via download URL``: ``neuropil.open(download_url)``, the asset's API download
-  URL (``/api/assets/{id}/download/``) through the proxy: the URL a user holds; the reader
-  asks for the index the server built (``/api/assets/{id}/index/``) directly;
+* ``neuropil via download URL``: ``neuropil.open_nwb(download_url)``, the asset's API
+  download URL (``/api/assets/{id}/download/``) through the proxy: the URL a user holds; the
+  reader asks for the index the server built (``/api/assets/{id}/index/``) directly;
+* ``neuropil via blob URL``: ``neuropil.open_nwb(blob_url)``, the signed URL that download
+  redirects to: its first ranged GET asks for the index (``Accept``), and the blob URL
+  answers with the server's index instead of the bytes;
 * ``neuropil RemoteFile``: ``h5py.File(neuropil.stream.RemoteFile(blob_url))``;
 * ``remfile``: ``h5py.File(remfile.File(blob_url))``;
 * ``fsspec``: ``h5py.File(HTTPFileSystem().open(blob_url))`` (default ``bytes`` cache, 5 MiB
@@ -102,6 +105,7 @@ from benchmarks.streaming_data import (
 )
 from benchmarks.streaming_report import (  # noqa: F401 (names used by run.py and tests)
     BIG_CACHE_BYTES,
+    BLOB_URL,
     BLOCKCACHE,
     BUILD_FRACTION,
     DEFAULT_INDEX_CACHE,
@@ -128,6 +132,7 @@ from benchmarks.streaming_report import (  # noqa: F401 (names used by run.py an
     SPLIT_SIZE,
     TABLE_HEADERS,
     TASKS,
+    URL_READERS,
     Target,
     latency_table,
     limits,
@@ -226,10 +231,11 @@ def open_with(method: str, urls: Urls) -> Opened:
 
         f = neuropil.open(urls.blob, index=urls.index)
         return _read(f, [])
-    if method == DOWNLOAD_URL:
+    if method in (DOWNLOAD_URL, BLOB_URL):
         import neuropil
 
-        return _read(neuropil.open(urls.download), [])
+        nwbfile = neuropil.open_nwb(urls.download if method == DOWNLOAD_URL else urls.blob)
+        return Opened(nwbfile, [nwbfile.read_io.close])
     if method == INDEX_BIG_CACHE:
         import neuropil
         from neuropil.stream import MemoryCache

@@ -15,9 +15,14 @@ MB = 1_000_000
 #: What ``neuropil.open`` caches by default when given an index.
 DEFAULT_INDEX_CACHE = _index_reader.DEFAULT_CACHE_BYTES
 INDEX = "neuropil index"
-#: ``neuropil.open(download_url)``: the URL a user holds, the server's own index found from
-#: it (``…/assets/{id}/index/``) with no extra request.
+#: ``neuropil.open_nwb(download_url)``: the URL a user holds, the server's own index found
+#: from it (``…/assets/{id}/index/``) with no extra request.
 DOWNLOAD_URL = "neuropil via download URL"
+#: ``neuropil.open_nwb(blob_url)``: the URL the download redirects to; its first ranged GET
+#: asks for the index and the blob URL answers with it (content negotiation, gzip).
+BLOB_URL = "neuropil via blob URL"
+#: The readers that open the file from a URL a user holds, with nothing else given.
+URL_READERS = (DOWNLOAD_URL, BLOB_URL)
 #: The same with a chunk cache too small for every chunk the random slices need: shows what a
 #: tighter bound costs on (3) (the default holds them all).
 INDEX_BIG_CACHE = "neuropil index 64M"
@@ -32,6 +37,7 @@ LOCAL = "local h5py"
 METHODS = (
     INDEX,
     DOWNLOAD_URL,
+    BLOB_URL,
     INDEX_BIG_CACHE,
     REMOTEFILE,
     REMFILE,
@@ -116,7 +122,7 @@ def targets(result: dict[str, Any]) -> list[Target]:
     fl = result["floors"]
     for latency, per in result["latencies"].items():
         idx, rf, rem = per.get(INDEX), per.get(REMOTEFILE), per.get(REMFILE)
-        for reader in (INDEX, DOWNLOAD_URL):
+        for reader in (INDEX, *URL_READERS):
             if reader in per:
                 n = per[reader]["open"]["requests"]
                 ok = n <= OPEN_REQUESTS
@@ -191,7 +197,7 @@ def targets(result: dict[str, Any]) -> list[Target]:
 def _speed_targets(latency: str, per: dict[str, Any]) -> list[Target]:
     """The index readers' leads over the peers: open and one slice."""
     out = []
-    for reader in (INDEX, DOWNLOAD_URL):
+    for reader in (INDEX, *URL_READERS):
         ours = per.get(reader)
         for task, goal in (("open", OPEN_SPEEDUP), ("slice", SLICE_SPEEDUP)):
             for peer in SPEED_PEERS:

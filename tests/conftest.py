@@ -35,6 +35,27 @@ class Archive:
         return self.server.api_url
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the backends a ``backends(...)`` mark leaves out (the closest mark wins).
+
+    For tests whose subject does not depend on the database: the permission matrix decides
+    in Python, once, for both backends, so its cells run on one; the cells whose answer the
+    database computes (listings, search) mark both.
+    """
+    kept, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if mark is not None and backend is not None and backend not in mark.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _require_postgres() -> None:
     if not postgres.available():
         if os.environ.get("CI"):

@@ -35,8 +35,9 @@ def test_streaming_benchmark_tiny(tmp_path: Path) -> None:
                 assert tasks["open"]["requests"] >= 1
         # The index arrives in one GET and the open needs nothing else.
         assert per[streaming.INDEX]["open"]["requests"] == 1
-        # The URL a user holds finds the server's own index in one request too.
-        assert per[streaming.DOWNLOAD_URL]["open"]["requests"] == 1
+        # The URLs a user holds find the server's own index in one request too.
+        for reader in streaming.URL_READERS:
+            assert per[reader]["open"]["requests"] == 1, reader
         # A slice through the index cannot fetch fewer bytes than the chunks it needs.
         assert per[streaming.INDEX]["slice"]["bytes"] >= result["floors"]["slice"]["bytes"]
 

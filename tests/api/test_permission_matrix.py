@@ -58,6 +58,11 @@ OWNERS = frozenset({"owner", "admin"})
 #: What a role that may not is answered: anonymous callers are asked to authenticate.
 REFUSED = {role: 401 if role == "anonymous" else 403 for role in ROLES}
 NAME = "matrix dandiset"
+ZARR_PATH = "shown.zarr"
+#: One backend: who may is decided in Python (``services.visibility``), the same on both.
+#: The cells whose answers the database filters (listings, search, blobs by digest) run on both.
+pytestmark = pytest.mark.backends("sqlite")
+BOTH = pytest.mark.backends("sqlite", "postgres")
 
 
 @dataclass
@@ -75,6 +80,9 @@ class Target:
     upload_id: str = ""
     upload_etag: str = ""
     blob_id: str = ""
+    #: A Zarr asset (its own Zarr, finalized, one file ``a/0``; the write cells change the
+    #: files of ``zarr_id`` instead).
+    zarr_asset: str = ""
 
 
 @dataclass
@@ -104,6 +112,10 @@ def _target(world_owner: httpx.Client, reviewer: str, state: str) -> Target:
     asset = r.json()
     grant(world_owner, ident, reviewer)
     token = new_link(world_owner, ident, label="matrix")["token"]
+    shown = zarrs.create_zarr(world_owner, ident, ZARR_PATH)
+    zarrs.upload_files(world_owner, shown, {"a/0": b"zero"})
+    zarrs.finalize(world_owner, shown)
+    zarr_asset = zarrs.add_zarr_asset(world_owner, ident, ZARR_PATH, shown)["asset_id"]
     # Settle what the cells read: the asset valid (hashed), its index verdict known, the
     # draft Invalid (its metadata is incomplete), so a publish attempt answers 400.
     url = f"dandisets/{ident}/versions/draft/assets/{asset['asset_id']}/"
@@ -125,6 +137,7 @@ def _target(world_owner: httpx.Client, reviewer: str, state: str) -> Target:
         upload.upload_id,
         upload.etag,
         asset["blob"],
+        zarr_asset=str(zarr_asset),
     )
 
 
@@ -271,6 +284,7 @@ def test_blob_urls(world: World, role: str, state: str) -> None:
 
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("role", ROLES)
+@BOTH
 def test_blob_by_digest(world: World, role: str, state: str) -> None:
     """An embargoed blob is "not found" for whoever may not read it (no 401/403: its
     existence is not told)."""
@@ -464,6 +478,7 @@ def test_account_call(world: World, role: str, name: str, send: Call, ok: int) -
 
 # -- lists and searches ----------------------------------------------------------------------
 @pytest.mark.parametrize("role", ROLES)
+@BOTH
 def test_listings(world: World, role: str) -> None:
     """An embargoed dandiset is listed only when asked for (``embargoed=true``, which needs
     a caller, or ``user=me``) and only to those who may read it; search hits likewise."""
@@ -522,6 +537,7 @@ PAGES = [
     ("citation", PAGE + "/citation.bib", False),
     ("metadata editor", PAGE + "/metadata", True),
     ("reviewers page", "/dandiset/{id}/reviewers", True),
+    ("Zarr file page", PAGE + "/files?location=" + ZARR_PATH, False),
 ]
 
 
@@ -555,6 +571,44 @@ def test_page(world: World, role: str, state: str, name: str, path: str, owners_
         assert "/login?next=" in r.headers["location"]
     if r.status_code == 200 and name == "landing page":
         assert (state == "embargoed") == ("Embargoed until" in r.text)
+
+
+#: The web app's downloads, which know the reader by the session (the links of an embargoed
+#: dandiset's pages point at them): (name, method, path, the bytes' length).
+WEB_DOWNLOADS = [
+    ("file download", "GET", PAGE + "/files/{asset}/download", 1000),
+    ("file download (HEAD)", "HEAD", PAGE + "/files/{asset}/download", 1000),
+    ("Zarr file", "GET", PAGE + "/files/{zarr_asset}/zarr/a/0", 4),
+    ("Zarr file (HEAD)", "HEAD", PAGE + "/files/{zarr_asset}/zarr/a/0", 4),
+]
+
+
+def expected_web_download(role: str, state: str, method: str) -> int:
+    if state == "open" or role in READERS:
+        return 302
+    if role == "anonymous":  # asked to sign in; HEAD has no page to send back to
+        return 303 if method == "GET" else 401
+    return 403
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("name", "method", "path", "size"), WEB_DOWNLOADS, ids=[d[0] for d in WEB_DOWNLOADS]
+)
+def test_web_download(
+    world: World, role: str, state: str, name: str, method: str, path: str, size: int
+) -> None:
+    """A 302 to bytes that need no cookie (a signed URL when embargoed), for whoever reads
+    the pages."""
+    target = world.targets[state]
+    web = _web(world, role, state)
+    url = path.format(id=target.identifier, asset=target.asset_id, zarr_asset=target.zarr_asset)
+    r = web.http.request(method, url)
+    assert r.status_code == expected_web_download(role, state, method), (name, text(r.text)[:300])
+    if r.status_code == 302:
+        got = httpx.get(r.headers["location"], timeout=60.0)
+        assert got.status_code == 200 and len(got.content) == size, (name, got.text[:300])
 
 
 def _form_token(web: WebClient) -> str:

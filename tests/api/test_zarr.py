@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from pathlib import Path
 
@@ -302,6 +303,12 @@ def test_web_file_page_shows_the_zarr(
     assert 'id="download-link"' not in html
     assert "Open with vizarr (OME-Zarr)" in html  # the viewer reads the key URL
     assert f"https://hms-dbmi.github.io/vizarr/?source={archive.url}/zarr/{zarr_id}/" in html
+    # In its folder's listing the Zarr opens its page: it has no single-file download.
+    listing = httpx.get(f"{archive.url}/dandiset/{dandiset}/draft/files").text
+    row_re = r'<tr class="file">\s*<td><a href="\?location=sample\.zarr">.*?</tr>'
+    row = re.search(row_re, listing, re.S)
+    assert row is not None, listing[-2000:]
+    assert ">open</a>" in row.group(0) and "download" not in row.group(0)
 
 
 def test_a_dandiset_with_zarrs_can_be_deleted(alice: httpx.Client) -> None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from neuropil.db.engine import Database, normalize_url, sqlite_url
+from neuropil.db.engine import (
+    NO_WAIT_CONNECTIONS,
+    Database,
+    WouldWait,
+    normalize_url,
+    sqlite_url,
+)
 from neuropil.db.migrate import current, upgrade
 from neuropil.db.models import Base, Job, schema_filter, tables_on
 
@@ -77,10 +86,22 @@ def test_write_rolls_back_on_exception(db: Database) -> None:
 
 
 def test_readers_do_not_wait_for_a_writer(db: Database) -> None:
+    with _writer_holding_the_lock(db) as writer:
+        with db.read() as s:  # sees the last committed state...
+            assert s.scalars(sa.select(Job.kind)).all() == ["before"]
+        # ...while the writer still holds its transaction: the read did not wait for it (a
+        # read that waited would have blocked until the writer gave up, then seen "during").
+        assert writer.is_alive()
+    assert job_count(db) == 2
+
+
+@contextlib.contextmanager
+def _writer_holding_the_lock(db: Database) -> Iterator[threading.Thread]:
+    """Commit a job "before", then hold a write transaction that added "during" (not
+    committed) for the duration of the block; it commits when the block ends."""
     with db.write() as s:
         s.add(Job(kind="before", payload={}))
-    writing = threading.Event()
-    release = threading.Event()
+    writing, release = threading.Event(), threading.Event()
 
     def writer() -> None:
         with db.write() as s:
@@ -93,15 +114,10 @@ def test_readers_do_not_wait_for_a_writer(db: Database) -> None:
     t.start()
     try:
         assert writing.wait(10)
-        with db.read() as s:  # sees the last committed state...
-            assert s.scalars(sa.select(Job.kind)).all() == ["before"]
-        # ...while the writer still holds its transaction: the read did not wait for it (a
-        # read that waited would have blocked until the writer gave up, then seen "during").
-        assert t.is_alive() and not release.is_set()
+        yield t
     finally:
         release.set()
         t.join(10)
-    assert job_count(db) == 2
 
 
 def test_concurrent_writers_do_not_deadlock_or_lose_updates(db: Database) -> None:
@@ -125,6 +141,46 @@ def test_concurrent_writers_do_not_deadlock_or_lose_updates(db: Database) -> Non
         list(pool.map(bump, range(threads)))
     with db.read() as s:
         assert s.get(Job, counter.id).attempts == threads * rounds  # type: ignore[union-attr]
+
+
+def test_reads_without_waiting_read_on_connections_of_their_own(db: Database) -> None:
+    # A writer holds the lock: no matter.
+    with _writer_holding_the_lock(db), db.without_waiting(), db.read() as s:
+        assert s.scalars(sa.select(Job.kind)).all() == ["before"]
+    with db.without_waiting(), db.read() as s:
+        assert sorted(s.scalars(sa.select(Job.kind))) == ["before", "during"]
+
+
+def test_reads_without_waiting_refuse_to_wait(db: Database) -> None:
+    with db.without_waiting():
+        with pytest.raises(WouldWait), db.write():
+            pass  # a write may wait for the write lock: refused before it begins
+        # Every connection of their own taken (nested reads): one more is not waited for.
+        with contextlib.ExitStack() as reads:
+            for _ in range(NO_WAIT_CONNECTIONS):
+                reads.enter_context(db.read()).execute(sa.select(1))
+            with pytest.raises(WouldWait), db.read() as s:
+                s.execute(sa.select(1))
+    with db.write() as s:  # outside, writes are as before
+        s.add(Job(kind="after", payload={}))
+    assert job_count(db) == 1
+
+
+def test_reads_without_waiting_give_up_on_a_locked_database(db: Database) -> None:
+    # In WAL mode a reader meets a lock only in rare moments (recovery, the last connection's
+    # clean-up); a connection holding the file in exclusive mode stands for them here.
+    locker = sqlite3.connect(db.url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        locker.execute("PRAGMA locking_mode=EXCLUSIVE")
+        locker.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        with pytest.raises(WouldWait), db.without_waiting(), db.read() as s:
+            s.execute(sa.select(Job.id)).all()
+        assert time.monotonic() - started < 5  # not the 30 s of the other reads
+    finally:
+        locker.close()
+    with db.without_waiting(), db.read() as s:  # the lock gone, they read again
+        assert s.execute(sa.select(Job.id)).all() == []
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ its index built before the tests run. The counts are the table of
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,31 @@ def test_the_blob_answers_the_index_to_a_reader_that_asks(site: Site) -> None:
         blob = c.get(str(httpx.URL(site.proxy.url).join(other)), headers={"Accept": ACCEPT_INDEX})
         assert blob.status_code == 200 and blob.content == b"not HDF5\n"
         assert "vary" not in blob.headers
+
+
+def test_the_index_a_blob_url_answers_is_gzipped_when_accepted(site: Site) -> None:
+    """The negotiated index honours ``Accept-Encoding`` as the index routes do: gzip when
+    asked (a validator of its own), plain otherwise, the same document; caches are told
+    that the answer varies with both headers."""
+    signed, _ = _blob_urls(site)
+    asks = {"Range": "bytes=0-32767", "Accept": ACCEPT_INDEX}
+    with httpx.Client() as c:
+        plain = c.get(signed, headers={**asks, "Accept-Encoding": "identity"})
+        with c.stream("GET", signed, headers={**asks, "Accept-Encoding": "gzip"}) as zipped:
+            raw = b"".join(zipped.iter_raw())
+        assert plain.status_code == zipped.status_code == 200, plain.text
+        assert "content-encoding" not in plain.headers
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert gzip.decompress(raw) == plain.content and plain.json()["refs"]
+        assert len(raw) < len(plain.content) * 0.7  # mostly base64 inline data
+        for r in (plain, zipped):
+            assert r.headers["content-type"] == INDEX_MEDIA_TYPE
+            vary = {v.strip() for v in r.headers["vary"].split(",")}
+            assert vary == {"Accept", "Accept-Encoding"}
+        assert plain.headers["etag"] != zipped.headers["etag"]  # strong: exact bytes
+        for r in (plain, zipped):
+            again = c.get(signed, headers={**asks, "If-None-Match": r.headers["etag"]})
+            assert again.status_code == 304 and "Accept-Encoding" in again.headers["vary"]
 
 
 def test_a_server_without_the_path_route_costs_the_way_round(site: Site, lab: str) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from neuropil.core.ranges import ByteRange
@@ -175,6 +178,8 @@ def test_asking_for_the_index_gets_it_in_place_of_the_first_bytes(
     assert served.value.url.startswith(f"{proxy.url}/store/")
     assert json.loads(served.value.body)["templates"]["u1"] == served.value.url
     assert fetcher.stats.requests == 2 and fetcher.identity is None  # the redirect, the index
+    # It came gzipped (the wire bytes are the proxy's count), handed out decoded.
+    assert fetcher.stats.bytes == proxy.bytes_under("/store/") < len(served.value.body) * 0.7
     fetcher.close()
     plain = HttpFetcher(site.url("demo.nwb", proxy), transport)  # not asked: the bytes
     assert plain.fetch([R(0, 8)]) == [site.local["demo.nwb"].read_bytes()[:8]]
@@ -186,6 +191,37 @@ def test_asking_for_the_index_gets_it_in_place_of_the_first_bytes(
         data[200 * KiB : 200 * KiB + 10],
     ]
     other.close()
+
+
+class _Streamed(httpx.SyncByteStream):
+    """A body httpx has not read yet (``content=`` would be read at once)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+
+
+def test_bytes_gzipped_for_a_request_that_allowed_it_are_asked_for_again() -> None:
+    """Only the index may come compressed: a server that gzips the bytes answering the one
+    request that allowed it (asking for the index) is asked again, ``identity`` only."""
+    data = bytes(range(256)) * 4
+    asked: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers["accept-encoding"])
+        body, headers = data[:100], {"Content-Range": f"bytes 0-99/{len(data)}", "ETag": '"e"'}
+        if request.headers["accept-encoding"] != "identity":
+            body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
+        headers["Content-Length"] = str(len(body))
+        return httpx.Response(206, headers=headers, stream=_Streamed(body))
+
+    with Transport("http://blobs.test/api", transport=httpx.MockTransport(server)) as t:
+        fetcher = HttpFetcher("http://blobs.test/store/b", t, ask_index=True)
+        assert fetcher.fetch([R(0, 100)]) == [data[:100]]
+        fetcher.close()
+    assert asked == ["gzip", "identity"]
 
 
 def test_a_wrong_content_range_is_an_error(

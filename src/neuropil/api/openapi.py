@@ -10,7 +10,8 @@ remembering to, and the document drops the 422 that never happens.
 
 What a route answers beyond that, it declares itself in ``responses=`` with the values
 here: a redirect (:data:`REDIRECT`), an object's bytes with ranges and validators
-(:func:`object_responses`), an index that may still be being built (:data:`INDEX`).
+(:func:`object_responses`), an index that may still be being built (:data:`INDEX`); and its
+JSON body with :func:`neuropil.api.schemas.ok`, whose component schemas :func:`install` adds.
 
 The byte URLs (``/store/...``, ``/zarr/<id>/<key>``) are left out of the document: they are
 the object store's side of the protocol (S3's presigned URLs stand in for them when the store
@@ -19,6 +20,8 @@ serves clients itself), named in API answers, not called from the document.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, get_args
@@ -31,6 +34,7 @@ from starlette.routing import BaseRoute
 
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import page_params
+from neuropil.api.schemas import COMPONENTS
 
 ERROR_REF = "#/components/schemas/Error"
 #: DANDI's three error shapes: ``{"detail": ...}`` (with ``errors`` for metadata that does not
@@ -186,7 +190,7 @@ def _calls(route: APIRoute, fn: Callable[..., Any]) -> bool:
 
 def _paginated(route: APIRoute) -> bool:
     """Whether the handler reads DRF's page parameters: a page that does not exist is a 404."""
-    code = getattr(route.endpoint, "__code__", None)
+    code = getattr(inspect.unwrap(route.endpoint), "__code__", None)  # under @short_read
     return code is not None and page_params.__name__ in code.co_names
 
 
@@ -222,7 +226,8 @@ def _response(code: int) -> dict[str, Any]:
 
 def declare_errors(doc: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
     """Add the error responses of :func:`error_codes` to the operations of ``doc`` (an
-    OpenAPI document of ``routes``), and drop FastAPI's 422 and its schemas."""
+    OpenAPI document of ``routes``), drop FastAPI's 422 and its schemas, and add the
+    schemas of the success bodies (:data:`neuropil.api.schemas.COMPONENTS`)."""
     paths = doc.get("paths", {})
     for context in iter_route_contexts(routes):
         route, path = context.original_route, context.path_format
@@ -244,6 +249,7 @@ def declare_errors(doc: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Error"] = ERROR_SCHEMA
+    schemas.update(copy.deepcopy(COMPONENTS))  # the document is the app's to change
 
 
 def _unique_operation_ids(paths: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ in the page cache; if it is not, a worker thread reads it in first, so the disk 
 the event loop, as with ``pread``. Blob files are never rewritten in place (a new version
 replaces the file by a rename), so a mapping cannot shrink under us; the size is checked
 again before each window all the same, because a mapped page past the end of the file is a
-SIGBUS."""
+SIGBUS. Smaller ranges are read whole: on the event loop when the page cache holds them
+(``RWF_NOWAIT``, a read that cannot wait for the disk), else on a worker thread."""
 
 from __future__ import annotations
 
@@ -139,8 +140,12 @@ class ObjectResponse(Response):
         stop = self.byte_range.stop if self.byte_range else self.size
         if stop <= start:
             return
-        if stop - start <= CHUNK:  # one hop to a worker thread: open, read, close
-            yield await anyio.to_thread.run_sync(_read_range, self.path, start, stop)
+        if stop - start <= CHUNK:
+            # From the page cache without a thread; else one hop: open, read, close there.
+            chunk: bytes | memoryview | None = _read_cached(self.path, start, stop)
+            if chunk is None:
+                chunk = await anyio.to_thread.run_sync(_read_range, self.path, start, stop)
+            yield chunk
             return
         fd = await anyio.to_thread.run_sync(os.open, self.path, os.O_RDONLY)
         try:
@@ -198,6 +203,24 @@ def _read_range(path: Path, start: int, stop: int) -> bytes:
         return _pread_exact(fd, start, stop, path)
     finally:
         os.close(fd)
+
+
+def _read_cached(path: Path, start: int, stop: int) -> memoryview | None:
+    """File bytes ``[start, stop)`` if the page cache holds them all, read with
+    ``RWF_NOWAIT`` (which never waits for the disk): cheap enough for the event loop, where
+    a thread hop and the GIL handed over twice cost more than the copy. ``None`` otherwise
+    (not cached, or only in part; or the system cannot tell)."""
+    if not _CAN_PROBE:
+        return None
+    buf = bytearray(stop - start)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = os.preadv(fd, [buf], start, os.RWF_NOWAIT)
+    except OSError:  # EAGAIN: not cached; anything else is for the thread's read to raise
+        return None
+    finally:
+        os.close(fd)
+    return memoryview(buf) if got == len(buf) else None
 
 
 def _cached(fd: int, lo: int, hi: int) -> bool:

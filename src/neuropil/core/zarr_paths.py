@@ -16,6 +16,8 @@ MAX_KEY_BYTES = 960
 #: The largest file of a Zarr: S3's limit for one PUT (DANDI sends Zarr files whole, and
 #: dandi-cli refuses larger ones). The archive refuses a larger PUT, validation flags the file.
 MAX_FILE_BYTES = 5 << 30
+#: The names of Zarr metadata documents (v2, then v3): JSON, served as such.
+METADATA_NAMES = (".zgroup", ".zarray", ".zattrs", ".zmetadata", "zarr.json")
 
 
 def validate_zarr_key(key: object) -> str:

@@ -2,12 +2,18 @@
 
 SQLite runs in WAL mode with foreign keys on. Writers take the write lock up front
 (``BEGIN IMMEDIATE``) so two writers never deadlock on a lock upgrade; readers never block.
+
+Reads that must not wait (:meth:`Database.without_waiting`: the server's hot reads, run on
+its event loop) get SQLite connections of their own, and raise :class:`WouldWait` instead
+of waiting for one, for a lock or for a write.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,28 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+#: How long a read that must not wait (:meth:`Database.without_waiting`) lets SQLite retry
+#: a locked database (ms). In WAL mode a reader meets a lock only in rare moments (a crashed
+#: connection's recovery, the last connection's clean-up), but then it would wait.
+NO_WAIT_BUSY_MS = 20
+#: SQLite connections kept for reads that must not wait; one more is never waited for.
+NO_WAIT_CONNECTIONS = 4
+
+
+class WouldWait(Exception):
+    """A read that must not wait (:meth:`Database.without_waiting`) would have to: for a
+    connection, for a lock, or because it writes. Run it again where waiting is fine."""
+
+
+_NO_WAIT: ContextVar[Database | None] = ContextVar("neuropil_no_wait", default=None)
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)  # extended codes: the low byte
+    return isinstance(code, int) and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _configure_sqlite(engine: Engine, *, busy_ms: int = 30000) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
@@ -40,7 +67,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -71,22 +98,72 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        self._no_wait_engine: Engine | None = None
+        self._no_wait_read: sessionmaker[Session] | None = None
+        if self.is_sqlite:
+            # Connections of their own: a read that must not wait never waits for the pool
+            # above (``pool_timeout=0``: none free is an error at once), and SQLite's busy
+            # handler gives up after NO_WAIT_BUSY_MS.
+            self._no_wait_engine = sa.create_engine(
+                self.url,
+                echo=echo,
+                connect_args={"check_same_thread": False, "timeout": NO_WAIT_BUSY_MS / 1000},
+                pool_size=NO_WAIT_CONNECTIONS,
+                max_overflow=0,
+                pool_timeout=0,
+            )
+            _configure_sqlite(self._no_wait_engine, busy_ms=NO_WAIT_BUSY_MS)
+            self._no_wait_read = sessionmaker(self._no_wait_engine, expire_on_commit=False)
+
+    @property
+    def reads_without_waiting(self) -> bool:
+        """Whether :meth:`without_waiting` applies: SQLite answers in this process; a
+        PostgreSQL read waits for the server whatever we do."""
+        return self._no_wait_read is not None
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Within it, in this context (thread or task), :meth:`read` never waits: it uses
+        connections of its own, and raises :class:`WouldWait` where it would wait (no free
+        connection, a locked database); :meth:`write` raises it at once. For SQLite only
+        (:attr:`reads_without_waiting`)."""
+        if not self.reads_without_waiting:
+            raise WouldWait("Reads of a database server always wait for it.")
+        token = _NO_WAIT.set(self)
+        try:
+            yield
+        finally:
+            _NO_WAIT.reset(token)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads. Closing it ends the transaction without expiring the
         objects read, so they stay usable (detached) afterwards."""
-        session = self._read()
+        maker = self._no_wait_read if _NO_WAIT.get() is self else None
+        no_wait = maker is not None
+        session = (maker or self._read)()
         try:
             yield session
+        except sa.exc.TimeoutError as exc:
+            if not no_wait:
+                raise
+            raise WouldWait("No connection is free.") from exc
+        except sa.exc.OperationalError as exc:
+            if not (no_wait and _is_busy(exc)):
+                raise
+            raise WouldWait("The database is locked.") from exc
         finally:
             session.close()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
+        if _NO_WAIT.get() is self:
+            raise WouldWait("A write may wait for the write lock.")
         with self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._no_wait_engine is not None:
+            self._no_wait_engine.dispose()

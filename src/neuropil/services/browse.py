@@ -25,6 +25,7 @@ from neuropil.db.models import (
 )
 from neuropil.errors import NotFound
 from neuropil.services import visibility
+from neuropil.services.content import downloadable_row
 from neuropil.services.context import Context
 from neuropil.services.dandisets import get_dandiset_row
 from neuropil.services.versions import get_version_row
@@ -39,6 +40,8 @@ class FolderEntry:
     size: int
     asset_id: str | None
     modified: datetime | None
+    #: Whether the file downloads as one object (a Zarr archive does not).
+    downloadable: bool = False
 
     @property
     def name(self) -> str:
@@ -90,6 +93,7 @@ def folder(
                 AssetPath.aggregate_size,
                 Asset.asset_id,
                 Asset.modified,
+                Asset.zarr_id,
             )
             .outerjoin(Asset, Asset.id == AssetPath.asset_id)
             .where(children)
@@ -97,7 +101,10 @@ def folder(
             .offset(offset)
             .limit(limit)
         ).all()
-    entries = [FolderEntry(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    entries = [
+        FolderEntry(r[0], r[1], r[2], r[3], r[4], r[3] is not None and downloadable_row(r[5]))
+        for r in rows
+    ]
     return Folder(location, node.aggregate_files, node.aggregate_size, total, entries)
 
 

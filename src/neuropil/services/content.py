@@ -180,6 +180,12 @@ def content_of(blob: BlobLike | None, zarr: ZarrLike | None) -> Content | None:
     return None
 
 
+def downloadable_row(zarr_id: str | None) -> bool:
+    """Whether an asset row with this ``zarr_id`` downloads as one object, for listings that
+    read columns rather than content (the same answer as :attr:`Content.downloadable`)."""
+    return zarr_id is None
+
+
 NOT_DOWNLOADABLE = (
     "This asset is a Zarr archive, not one file: list its files with "
     "/api/zarr/{zarr_id}/files/ or read it at /zarr/{zarr_id}/."

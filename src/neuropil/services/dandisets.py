@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -172,10 +174,73 @@ def create_dandiset(
 
 
 ORDERINGS = {"id", "name", "modified", "created", "size", "stars"}
-#: The listing's aliases, made once: making them per request (their column proxies, the
-#: adaptation of every column) took more CPU than the rest of the listing together.
-_DRAFT = sa.orm.aliased(Version, name="draft_v")
-_ROOT = sa.orm.aliased(AssetPath, name="root")
+# The listing's tables: Core, so its statements run without the ORM's execution layer.
+_DANDISETS = cast(sa.Table, Dandiset.__table__)
+_VERSIONS = cast(sa.Table, Version.__table__)
+_DRAFT = _VERSIONS.alias("draft_v")
+_ROOT = cast(sa.Table, AssetPath.__table__).alias("root")
+
+
+def _listing_query(
+    rule: str, draft: bool, empty: bool, mine: bool, conditions: Sequence[Any] = ()
+) -> sa.Select[Any]:
+    """The dandisets a listing selects (before order and page): visible by ``rule``
+    (:func:`visibility.listed_condition`), with DANDI's filters and a search's
+    ``conditions``."""
+    d, draft_v, root = _DANDISETS.c, _DRAFT.c, _ROOT.c
+    q = (
+        sa.select(*records.DANDISET_COLUMNS)
+        .select_from(
+            _DANDISETS.join(
+                _DRAFT, sa.and_(draft_v.dandiset_id == d.id, draft_v.version == DRAFT)
+            ).outerjoin(_ROOT, sa.and_(root.version_id == draft_v.id, root.path == ""))
+        )
+        .where(visibility.listed_condition(rule), *conditions)
+    )
+    if not draft:
+        v = _VERSIONS.c
+        q = q.where(sa.select(v.id).where(v.dandiset_id == d.id, v.version != DRAFT).exists())
+    if not empty:
+        q = q.where(sa.func.coalesce(root.aggregate_files, 0) > 0)
+    if mine:
+        o = dandiset_owners.c
+        q = q.where(
+            sa.select(o.user_id)
+            .where(o.dandiset_id == d.id, o.user_id == sa.bindparam("viewer_id"))
+            .exists()
+        )
+    return q
+
+
+def _listing_statements(q: sa.Select[Any], key: str, desc: bool) -> tuple[Any, Any]:
+    """The page of ``q`` with the total in each row (``offset`` and ``limit`` bound), and
+    its count alone (for a page past the end)."""
+    d, draft_v, root = _DANDISETS.c, _DRAFT.c, _ROOT.c
+    col: Any = {
+        "id": d.id,
+        "name": draft_v.name,
+        "modified": d.modified,
+        "created": d.created,
+        "size": sa.func.coalesce(root.aggregate_size, 0),
+        "stars": sa.literal(0),  # stars are not kept yet: every dandiset has 0
+    }[key]
+    page = (
+        q.add_columns(sa.func.count().over())
+        .order_by(col.desc() if desc else col.asc(), d.id)
+        .offset(sa.bindparam("offset"))
+        .limit(sa.bindparam("limit"))
+    )
+    return page, sa.select(sa.func.count()).select_from(q.subquery())
+
+
+@functools.cache  # one entry per shape: at most 3 x 2 x 2 x 2 x 6 x 2
+def _listing(
+    rule: str, draft: bool, empty: bool, mine: bool, key: str, desc: bool
+) -> tuple[Any, Any]:
+    """The statements of one shape of listing without a search, built once: building them
+    per request cost more CPU than the rest of the listing together. The values are bound
+    parameters (the rule's ``viewer_id`` and ``now``, ``offset``, ``limit``)."""
+    return _listing_statements(_listing_query(rule, draft, empty, mine), key, desc)
 
 
 def list_dandisets(
@@ -197,68 +262,31 @@ def list_dandisets(
     or ``mine``, and only those the caller may read (:func:`visibility.listed`)."""
     if mine or embargoed:
         auth.require_user(user)
-    draft_v, root = _DRAFT, _ROOT
-    q = (
-        sa.select(Dandiset)
-        .join(draft_v, sa.and_(draft_v.dandiset_id == Dandiset.id, draft_v.version == DRAFT))
-        .outerjoin(root, sa.and_(root.version_id == draft_v.id, root.path == ""))
-        .where(visibility.listed(user, embargoed=embargoed, mine=mine))
-    )
-    has_published = (
-        sa.select(Version.id)
-        .where(Version.dandiset_id == Dandiset.id, Version.version != DRAFT)
-        .exists()
-    )
-    if not draft:
-        q = q.where(has_published)
-    if not empty:
-        q = q.where(sa.func.coalesce(root.aggregate_files, 0) > 0)
-    if mine and user is not None:
-        q = q.where(
-            sa.select(dandiset_owners.c.user_id)
-            .where(
-                dandiset_owners.c.dandiset_id == Dandiset.id,
-                dandiset_owners.c.user_id == user.id,
-            )
-            .exists()
-        )
+    rule = visibility.listed(user, embargoed=embargoed, mine=mine)
     engine: SearchEngine | None = None
     if search:
         # The search engine (SQLite FTS5 / PostgreSQL tsvector) with DANDI's operators; the
         # order stays DANDI's (``ordering``, default ``created``), not relevance.
         engine, conditions = search_conditions(ctx.db, search)
-        q = q.where(*conditions)
     key = (ordering or "created").lstrip("-")
     if key not in ORDERINGS:
         raise BadRequest(
             f"Unknown ordering {ordering!r}; use one of {sorted(ORDERINGS)} with optional '-'."
         )
-    col: Any = {
-        "id": Dandiset.id,
-        "name": draft_v.name,
-        "modified": Dandiset.modified,
-        "created": Dandiset.created,
-        "size": sa.func.coalesce(root.aggregate_size, 0),
-        "stars": sa.literal(0),  # stars are not kept yet: every dandiset has 0
-    }[key]
-    order = col.desc() if (ordering or "").startswith("-") else col.asc()
+    desc = (ordering or "").startswith("-")
+    if engine is None:
+        page_q, count_q = _listing(rule.kind, draft, empty, mine, key, desc)
+    else:  # a search's conditions differ with its text: built for this request
+        q = _listing_query(rule.kind, draft, empty, mine, conditions)
+        page_q, count_q = _listing_statements(q, key, desc)
+    params = {**rule.params, "offset": offset, "limit": limit}
     with ctx.db.read() as s:
         if engine is not None:
             engine.prepare(s)
         # The page and the total in one statement: the filters (a search above all) are
         # evaluated once. Only a page past the end needs the count on its own.
-        page = s.execute(
-            q.with_only_columns(
-                *records.DANDISET_COLUMNS, sa.func.count().over(), maintain_column_froms=True
-            )
-            .order_by(order, Dandiset.id)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        if page:
-            total = int(page[0][-1])
-        else:
-            total = s.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+        page = s.execute(page_q, params).all()
+        total = int(page[0][-1]) if page else s.scalar(count_q, rule.params) or 0
         found = [records.dandiset(row[:-1]) for row in page]  # detached rows (.records)
         records.with_owners(s, found)
         return total, load_infos(s, found)

@@ -8,6 +8,11 @@ button works for an embargoed file). Each face reads the asset through
 :mod:`neuropil.services.assets`, which refuses readers that
 :mod:`neuropil.services.visibility` refuses, and hands the record here. An embargoed blob's
 URL is always signed and expiring (:func:`neuropil.services.blob_urls.download_url`).
+
+The files of a Zarr asset go the same way (:func:`zarr_file`): the web app's
+``/dandiset/{id}/{version}/files/{asset_id}/zarr/{key}`` answers the Zarr panel's links of an
+embargoed dandiset with a signed URL of the file's object, as the key URL ``/zarr/<id>/<key>``
+reads no session.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from neuropil.core.links import index_link
-from neuropil.errors import BadRequest
+from neuropil.core.zarr_paths import METADATA_NAMES, validate_zarr_key
+from neuropil.db.models import User
+from neuropil.errors import BadRequest, NotFound
 from neuropil.services import blob_headers, blob_urls
 from neuropil.services.assets import AssetRecord
-from neuropil.services.content import NOT_DOWNLOADABLE
+from neuropil.services.content import NOT_DOWNLOADABLE, zarr_url
 from neuropil.services.context import Context
 from neuropil.services.metadata import announced_index_url
 from neuropil.services.urls import Urls
+from neuropil.services.zarr import reading
 
 #: How long a download's signed URL stays valid, in seconds.
 DOWNLOAD_EXPIRY = 3600
@@ -73,18 +81,56 @@ def redirect(
     if kind not in DISPOSITIONS:
         raise BadRequest("content_disposition must be 'attachment' or 'inline'.")
     wanted = str(asset.metadata_.get("encodingFormat") or "") if kind == "inline" else None
-    # Active content (HTML, SVG, ...) is never inline: see neuropil.services.blob_headers.
-    chosen, header = blob_headers.choose(wanted, content_disposition(kind, asset.path))
-    location = blob_urls.download_url(
+    header = content_disposition(kind, asset.path)
+    location = _signed_url(ctx, urls, key=asset.blob.key, wanted=wanted, disposition=header)
+    index_url = announced_index_url(asset, urls)
+    return Redirect(location, {"Link": index_link(index_url)} if index_url else {})
+
+
+def zarr_file(
+    ctx: Context, urls: Urls, *, user: User | None, asset: AssetRecord, key: str
+) -> Redirect:
+    """Where the file at ``key`` of a Zarr asset (read by a caller allowed to) goes.
+
+    An open Zarr's file goes to its stable key URL (``/zarr/<id>/<key>``, what the API and
+    ``zarr.open_group`` read); an embargoed one's to a signed, expiring URL of its object, so
+    a reader known by a session or a review link's cookie needs no API key. Metadata
+    documents are served as JSON, to show in place; other files as attachments. A blob asset
+    has no files (404); an invalid key (``..``, absolute) is refused (400) before any read.
+    """
+    zarr = asset.zarr
+    if zarr is None:
+        raise NotFound(f"{asset.path!r} is not a Zarr archive.")
+    validate_zarr_key(key)
+    # Read as the caller again: the same check as every read of the Zarr's dandiset.
+    found = reading.file_at(ctx, user=user, zarr_id=zarr.zarr_id, key=key)
+    if not asset.embargoed:
+        return Redirect(zarr_url(urls, zarr.zarr_id, found.key))
+    metadata = posixpath.basename(found.key) in METADATA_NAMES
+    kind = "inline" if metadata else "attachment"
+    location = _signed_url(
         ctx,
         urls,
-        key=asset.blob.key,
+        key=found.object_key,
+        wanted="application/json" if metadata else None,
+        disposition=content_disposition(kind, found.key),
+    )
+    return Redirect(location)
+
+
+def _signed_url(ctx: Context, urls: Urls, *, key: str, wanted: str | None, disposition: str) -> str:
+    """A signed, expiring URL of the object ``key``, with the response headers
+    :func:`neuropil.services.blob_headers.choose` grants for the ``wanted`` media type.
+    Active content (HTML, SVG, ...) is never inline: see :mod:`neuropil.services.blob_headers`."""
+    chosen, header = blob_headers.choose(wanted, disposition)
+    return blob_urls.download_url(
+        ctx,
+        urls,
+        key=key,
         content_type=None if chosen == blob_headers.FALLBACK_TYPE else chosen,
         disposition=header,
         expires_in=DOWNLOAD_EXPIRY,
     )
-    index_url = announced_index_url(asset, urls)
-    return Redirect(location, {"Link": index_link(index_url)} if index_url else {})
 
 
 def signed_blob_url(ctx: Context, urls: Urls, *, asset: AssetRecord) -> str | None:

@@ -151,16 +151,19 @@ _BLOB_BY_KEY = sa.select(AssetBlob).where(AssetBlob.key == sa.bindparam("key"))
 def visible_object(ctx: Context, key: str, params: Mapping[str, str] | None = None) -> ServedObject:
     """An object that clients may read: a registered blob (uploads in flight stay hidden).
     An embargoed blob only through a signed URL (``params``, the URL's query: the download
-    endpoint hands them out); without them, it is "not found"."""
+    endpoint hands them out); without them, it is "not found". Any other object (a file of
+    an embargoed Zarr) only through a signed URL too, as a store answers a presigned URL:
+    the signature, handed out after the reader's check, is the whole authorization."""
     with ctx.db.read() as s:
         blob = s.scalar(_BLOB_BY_KEY, {"key": key})
-    if blob is None:
-        raise NotFound("Not found.")
-    if not visibility.publicly_readable(blob) and ctx.signer.verify(
-        "GET", f"/store/{key}", params or {}
-    ):
+    public = blob is not None and visibility.publicly_readable(blob)
+    if not public and ctx.signer.verify("GET", f"/store/{key}", params or {}):
         raise NotFound("Not found.")
     info = ctx.store.stat(key)
+    if info is None and blob is None:
+        raise NotFound("Not found.")
     if info is None:
         raise NotFound("The blob's bytes are missing from storage; tell the archive's admins.")
+    if blob is None:
+        return ServedObject(key, info.size, info.etag.strip('"'), info.modified)
     return ServedObject(key, info.size, blob.etag, blob.created, blob.blob_id)

@@ -11,7 +11,9 @@ here once:
 - :func:`can_read` / :func:`require_readable` decide for one dandiset;
 - :func:`readable` is the same rule as a SQL condition on ``dandisets``, for searches;
 - :func:`listed` adds DANDI's listing rule: embargoed dandisets are listed only when asked
-  for (``embargoed=true``) or when listing one's own (``user=me``);
+  for (``embargoed=true``) or when listing one's own (``user=me``). It comes as a
+  :class:`Listed` rule whose condition (:func:`listed_condition`) has the caller and the time
+  as bound parameters, so a listing's statement is built once per shape;
 - :func:`access` says what the caller sees of a dandiset it can read (owner-level details
   for owners, administrators and reviewers);
 - :func:`blob_readable` and :func:`publicly_readable` decide for embargoed blobs.
@@ -21,8 +23,8 @@ See ``docs/design/embargo.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -50,24 +52,37 @@ def is_embargoed(dandiset: Dandiset) -> bool:
     return dandiset.embargo_status != EmbargoStatus.OPEN
 
 
-def _active_grant(user_id: int, dandiset_id: Any) -> sa.Exists:
-    now = utcnow()
+# The rule's conditions are on the tables, not the ORM classes: a statement that holds them
+# stays a Core statement, which runs without the ORM's execution layer.
+_DANDISETS = cast(sa.Table, Dandiset.__table__)
+_GRANTS = cast(sa.Table, ReviewGrant.__table__)
+_OWNERS = dandiset_owners
+
+
+def _active_grant(user_id: Any, dandiset_id: Any, now: Any) -> sa.Exists:
+    g = _GRANTS.c
     return (
-        sa.select(ReviewGrant.id)
+        sa.select(g.id)
         .where(
-            ReviewGrant.dandiset_id == dandiset_id,
-            ReviewGrant.user_id == user_id,
-            sa.or_(ReviewGrant.expires.is_(None), ReviewGrant.expires > now),
+            g.dandiset_id == dandiset_id,
+            g.user_id == user_id,
+            sa.or_(g.expires.is_(None), g.expires > now),
         )
         .exists()
     )
+
+
+_IS_REVIEWER = sa.select(
+    _active_grant(sa.bindparam("viewer_id"), sa.bindparam("dandiset_id"), sa.bindparam("now"))
+)
 
 
 def is_reviewer(s: Session, user: User | None, dandiset: Dandiset) -> bool:
     """Whether ``user`` holds an unexpired review grant on ``dandiset``."""
     if user is None:
         return False
-    return bool(s.scalar(sa.select(_active_grant(user.id, dandiset.id))))
+    params = {"viewer_id": user.id, "dandiset_id": dandiset.id, "now": utcnow()}
+    return bool(s.scalar(_IS_REVIEWER, params))
 
 
 def can_read(s: Session, user: User | None, dandiset: Dandiset) -> bool:
@@ -89,30 +104,58 @@ def require_readable(s: Session, user: User | None, dandiset: Dandiset) -> None:
     raise PermissionDenied("This dandiset is embargoed; only its owners and reviewers may read it.")
 
 
-def readable(user: User | None) -> sa.ColumnElement[bool]:
-    """:func:`can_read` as a condition on ``dandisets`` (for lists and searches)."""
-    open_ = Dandiset.embargo_status == EmbargoStatus.OPEN
+def _kind(user: User | None) -> str:
+    """Which dandisets ``user`` reads: ``open`` ones (anonymous), ``all`` (an administrator),
+    or those of the ``viewer`` (open ones, their own, those they review)."""
     if user is None:
+        return "open"
+    return "all" if user.is_admin else "viewer"
+
+
+def _condition(kind: str, viewer: Any, now: Any) -> sa.ColumnElement[bool]:
+    d = _DANDISETS.c
+    open_ = d.embargo_status == EmbargoStatus.OPEN
+    if kind == "open":
         return open_
-    if user.is_admin:
+    if kind == "all":
         return sa.true()
     owned = (
-        sa.select(dandiset_owners.c.dandiset_id)
-        .where(
-            dandiset_owners.c.dandiset_id == Dandiset.id,
-            dandiset_owners.c.user_id == user.id,
-        )
+        sa.select(_OWNERS.c.dandiset_id)
+        .where(_OWNERS.c.dandiset_id == d.id, _OWNERS.c.user_id == viewer)
         .exists()
     )
-    return sa.or_(open_, owned, _active_grant(user.id, Dandiset.id))
+    return sa.or_(open_, owned, _active_grant(viewer, d.id, now))
 
 
-def listed(user: User | None, *, embargoed: bool = False, mine: bool = False) -> Any:
+def readable(user: User | None) -> sa.ColumnElement[bool]:
+    """:func:`can_read` as a condition on ``dandisets`` (for lists and searches)."""
+    return _condition(_kind(user), user.id if user is not None else None, utcnow())
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The dandisets a listing shows (:func:`listed`), for a statement built once:
+    :attr:`kind` picks the condition (:func:`listed_condition`), :attr:`params` binds it."""
+
+    kind: str
+    #: ``viewer_id`` (the caller, if signed in) and ``now`` (when review grants are read).
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def listed(user: User | None, *, embargoed: bool = False, mine: bool = False) -> Listed:
     """The dandisets a listing shows: readable ones, embargoed ones only when asked for
     (``embargoed``) or when the caller lists their own (``mine``), as on DANDI."""
-    if embargoed or mine:
-        return readable(user)
-    return Dandiset.embargo_status == EmbargoStatus.OPEN
+    kind = _kind(user) if embargoed or mine else "open"
+    params: dict[str, Any] = {} if user is None else {"viewer_id": user.id}
+    if kind == "viewer":
+        params["now"] = utcnow()
+    return Listed(kind, params)
+
+
+def listed_condition(kind: str) -> sa.ColumnElement[bool]:
+    """The condition on ``dandisets`` of a :class:`Listed` rule of this ``kind``; its values
+    are the bound parameters ``viewer_id`` and ``now`` (:attr:`Listed.params`)."""
+    return _condition(kind, sa.bindparam("viewer_id"), sa.bindparam("now"))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,11 @@ before a byte of it is handed out:
   :mod:`neuropil.core.links`) on any answer, the redirect included, is kept as
   :attr:`HttpFetcher.index_url`: the reader can switch to it after its first request;
 - with ``ask_index``, the first request asks for the object's index in place of its bytes
-  (``Accept:`` :data:`~neuropil.core.links.ACCEPT_INDEX`); a server holding one answers
-  ``200`` with it, which the fetcher hands back as :class:`IndexServed`, not as data.
+  (``Accept:`` :data:`~neuropil.core.links.ACCEPT_INDEX`, and ``Accept-Encoding: gzip``: the
+  JSON shrinks by half or more); a server holding one answers ``200`` with it, which the
+  fetcher hands back decoded as :class:`IndexServed`, not as data. Bytes are always asked
+  for as they are (``identity``); a server that compresses them anyway, when gzip was
+  allowed, is asked again without.
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ MAX_REFRESHES = 3
 
 #: ``on_ready(i, data)``: range ``i`` of a :meth:`HttpFetcher.fetch` call is complete.
 OnReady = Callable[[int, bytes], None]
+
+
+class _Encoded(Exception):
+    """Bytes came compressed, to a request that allowed gzip (for the index): ask again,
+    ``identity`` only (a compressed answer's ``Content-Range`` counts encoded bytes)."""
 
 
 class IndexServed(Exception):
@@ -172,6 +180,7 @@ class HttpFetcher:
         self._identity: BlobIdentity | None = None
         self._blob_url: str | None = None  # where the bytes are, once the first GET found out
         self._refreshes = 0  # renewals of the blob URL since the last good answer
+        self._gzip_index = True  # off once a server compressed bytes that gzip was allowed for
         self.stats = FetchStats()
         #: The object's index, as the first answer advertising one named it (else None).
         self.index_url: str | None = None
@@ -251,6 +260,8 @@ class HttpFetcher:
                     self._blob_url = target
             except Stale:
                 self._refresh(url)
+            except _Encoded:
+                continue  # asked again, identity only
             except Retryable as exc:
                 attempt += 1
                 backoff = self._transport.backoff
@@ -277,6 +288,8 @@ class HttpFetcher:
         headers = {"Range": want.header(), "Accept-Encoding": "identity"}
         if self._asking_index():
             headers["Accept"] = ACCEPT_INDEX
+            if self._gzip_index:  # the index may come compressed (see _unencoded)
+                headers["Accept-Encoding"] = "gzip"
         t = self._transport
         if t.token and url == self.url and same_origin(url, t.api_url):
             headers["Authorization"] = f"token {t.token}"
@@ -298,8 +311,8 @@ class HttpFetcher:
         if status == 206:
             return self._body(url, want, r, sink)
         if status == 200 and self._asking_index() and _media_type(r) == INDEX_MEDIA_TYPE:
-            body = r.read()
-            self._count(nbytes=len(body))
+            body = r.read()  # gzip decoded
+            self._count(nbytes=r.num_bytes_downloaded)
             raise IndexServed(url, body)
         if status == 200 and _whole_object_fits(want, r):
             return self._whole(url, want, r, sink)
@@ -326,10 +339,19 @@ class HttpFetcher:
         return self._ask_index and self._identity is None
 
     def _body(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
+        self._unencoded(url, r)
         got = self._check_range(url, want, r)
-        if r.headers.get("content-encoding", "identity") != "identity":
-            raise StreamError(f"{url} sent encoded bytes for a range", url=url)
         return self._read_exactly(url, r, got, sink)
+
+    def _unencoded(self, url: str, r: httpx.Response) -> None:
+        """Check that bytes came as they are (their length and range count them so); an
+        answer to a request that allowed gzip may not have: then ask again without."""
+        if (r.headers.get("content-encoding") or "identity").strip().lower() == "identity":
+            return
+        if r.request.headers.get("accept-encoding") != "identity":
+            self._gzip_index = False
+            raise _Encoded(url)
+        raise StreamError(f"{url} sent encoded bytes for a range", url=url)
 
     def _read_exactly(
         self, url: str, r: httpx.Response, got: ByteRange, sink: _Sink | None
@@ -362,6 +384,7 @@ class HttpFetcher:
 
     def _whole(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         """A 200 is a fair answer when the range asked covers the whole (small) object."""
+        self._unencoded(url, r)
         size = int(r.headers["content-length"])
         self._learn(url, BlobIdentity(size, r.headers.get("etag")))
         return self._read_exactly(url, r, ByteRange(0, size), sink)

@@ -35,6 +35,7 @@ This module imports pytest: install ``neuropil[testing]``.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import itertools
 import random
@@ -95,12 +96,12 @@ def dandischema_parts(size: int, part_gen: type[PartGenerator] = PartGenerator) 
     return list(part_gen.for_file_size(size))
 
 
-class BlobStoreContract:
+class BlobStoreContract(abc.ABC):
     """What every backend must do. Subclasses implement :meth:`make_store`."""
 
+    @abc.abstractmethod
     def make_store(self, tmp_path: Path) -> BlobStore:
         """A new, empty store (``tmp_path`` is a fresh directory it may use)."""
-        raise NotImplementedError
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> BlobStore:

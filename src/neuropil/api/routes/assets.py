@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import RedirectResponse, Response
 
-from neuropil.api import openapi, serializers
+from neuropil.api import openapi, schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params, paginated
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
 from neuropil.api.routes.indexes import index_response, link_headers
+from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import assets, downloads
 from neuropil.services.assets import AssetRecord
@@ -32,7 +33,12 @@ DOWNLOAD_ROUTE: dict[str, Any] = {
 }
 
 
-@router.get("/", summary="List assets (lazy pagination: count on the first page)")
+@router.get(
+    "/",
+    summary="List assets (lazy pagination: count on the first page)",
+    responses=schemas.ok("AssetPage"),
+)
+@short_read
 def list_assets(
     request: Request,
     identifier: str,
@@ -62,7 +68,7 @@ def list_assets(
     return JSON(paginated(request, page, items, count=total, has_next=more))
 
 
-@router.post("/", summary="Add an asset to the draft")
+@router.post("/", summary="Add an asset to the draft", responses=schemas.ok("AssetDetail"))
 def create_asset(
     identifier: str,
     version: str,
@@ -83,7 +89,11 @@ def create_asset(
     return JSON(serializers.asset_detail(a, urls))
 
 
-@router.get("/paths/", summary="Folder browser: direct children of a folder")
+@router.get(
+    "/paths/",
+    summary="Folder browser: direct children of a folder",
+    responses=schemas.ok("AssetPathPage"),
+)
 def list_paths(
     request: Request,
     identifier: str,
@@ -105,7 +115,7 @@ def list_paths(
     return JSON(counted(request, page, [serializers.path_entry(p, urls) for p in rows], total))
 
 
-@router.get("/{asset_id}/", summary="Full asset metadata")
+@router.get("/{asset_id}/", summary="Full asset metadata", responses=schemas.ok("AssetMetadata"))
 def get_asset(
     identifier: str,
     version: str,
@@ -118,7 +128,7 @@ def get_asset(
     return _with_link(asset_metadata(a, urls), a, urls)
 
 
-@router.get("/{asset_id}/info/", summary="Asset with metadata")
+@router.get("/{asset_id}/info/", summary="Asset with metadata", responses=schemas.ok("AssetDetail"))
 def get_asset_info(
     identifier: str,
     version: str,
@@ -131,7 +141,11 @@ def get_asset_info(
     return _with_link(serializers.asset_detail(a, urls), a, urls)
 
 
-@router.get("/{asset_id}/validation/", summary="Asset validation status")
+@router.get(
+    "/{asset_id}/validation/",
+    summary="Asset validation status",
+    responses=schemas.ok("AssetValidation"),
+)
 def get_asset_validation(
     identifier: str, version: str, asset_id: str, ctx: Ctx, user: CurrentUser
 ) -> JSON:
@@ -141,7 +155,11 @@ def get_asset_validation(
     return JSON({"status": status, "validation_errors": errors})
 
 
-@router.put("/{asset_id}/", summary="Replace an asset (a change makes a new asset id)")
+@router.put(
+    "/{asset_id}/",
+    summary="Replace an asset (a change makes a new asset id)",
+    responses=schemas.ok("AssetDetail"),
+)
 def update_asset(
     identifier: str,
     version: str,
@@ -180,13 +198,6 @@ def _download(ctx: Context, a: AssetRecord, urls: Urls, request: Request) -> Res
     return RedirectResponse(to.location, status_code=302, headers=to.headers)
 
 
-def _index(request: Request, ctx: Context, a: AssetRecord, urls: Urls) -> Response:
-    """The asset's index, its URL template set to the blob's URL: the unsigned one, or for
-    an embargoed blob (which has no public URL) a signed one."""
-    blob_url = downloads.signed_blob_url(ctx, urls, asset=a)
-    return index_response(request, ctx, a, urls, blob_url=blob_url)
-
-
 def _with_link(body: Any, a: AssetRecord, urls: Urls) -> JSON:
     """An asset's JSON, with the ``Link`` header advertising its index (if it has one)."""
     return JSON(body, headers=link_headers(announced_index_url(a, urls)))
@@ -221,16 +232,21 @@ def get_index_nested(
     urls: ExternalUrls,
 ) -> Response:
     a = assets.get_asset(ctx, user=user, identifier=identifier, version=version, asset_id=asset_id)
-    return _index(request, ctx, a, urls)
+    return index_response(request, ctx, a, urls)
 
 
-@top.get("/{asset_id}/", summary="Full asset metadata")
+@top.get("/{asset_id}/", summary="Full asset metadata", responses=schemas.ok("AssetMetadata"))
 def get_asset_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
     return _with_link(asset_metadata(a, urls), a, urls)
 
 
-@top.api_route("/{asset_id}/info/", methods=["GET", "HEAD"], summary="Asset with metadata")
+@top.api_route(
+    "/{asset_id}/info/",
+    methods=["GET", "HEAD"],
+    summary="Asset with metadata",
+    responses=schemas.ok("AssetDetail"),
+)
 def get_asset_info_top(asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
     return _with_link(serializers.asset_detail(a, urls), a, urls)
@@ -257,4 +273,4 @@ def get_index_top(
     request: Request, asset_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> Response:
     a = assets.get_asset_by_id(ctx, user=user, asset_id=asset_id)
-    return _index(request, ctx, a, urls)
+    return index_response(request, ctx, a, urls)

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
-from neuropil.api import serializers
+from neuropil.api import schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
+from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import dandisets, embargo, unembargo, visibility
 from neuropil.services import owners as owners_service
@@ -19,7 +20,8 @@ from neuropil.services import owners as owners_service
 router = APIRouter(prefix="/api/dandisets")
 
 
-@router.get("/", summary="List dandisets")
+@router.get("/", summary="List dandisets", responses=schemas.ok("DandisetPage"))
+@short_read
 def list_dandisets(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     q = request.query_params
     page = page_params(request)
@@ -44,6 +46,7 @@ def list_dandisets(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     description="With ?embargo=true it is embargoed (optional funding_source and "
     "award_number, both or neither, and embargo_end_date=YYYY-MM-DD: at most 2 years "
     "away, 5 with funding; 2 years by default).",
+    responses=schemas.ok("Dandiset"),
 )
 def create_dandiset(
     request: Request, ctx: Ctx, user: CurrentUser, body: dict[str, Any] = Body(...)
@@ -62,7 +65,7 @@ def create_dandiset(
     return JSON(serializers.dandiset_detail(info))
 
 
-@router.get("/{identifier}/", summary="A dandiset")
+@router.get("/{identifier}/", summary="A dandiset", responses=schemas.ok("Dandiset"))
 def get_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON(
         serializers.dandiset_detail(dandisets.get_dandiset(ctx, user=user, identifier=identifier))
@@ -80,13 +83,16 @@ def delete_dandiset(identifier: str, ctx: Ctx, user: CurrentUser) -> Response:
 @router.post(
     "/{identifier}/unembargo/",
     summary="End the embargo (owners): EMBARGOED -> UNEMBARGOING -> OPEN in the background",
+    responses=schemas.ok("Dandiset"),
 )
 def unembargo_dandiset(identifier: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     info = unembargo.request_unembargo(ctx, user=user, identifier=identifier, base_url=urls.base)
     return JSON(serializers.dandiset_detail(info))
 
 
-@router.get("/{identifier}/users/", summary="Owners of a dandiset")
+@router.get(
+    "/{identifier}/users/", summary="Owners of a dandiset", responses=schemas.ok("OwnerList")
+)
 def owners(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     info = dandisets.get_dandiset(ctx, user=user, identifier=identifier)
     # E-mail addresses are for the dandiset's owners, admins and reviewers, not every
@@ -95,7 +101,11 @@ def owners(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON([serializers.owner(u, with_email=with_email) for u in info.dandiset.owners])
 
 
-@router.put("/{identifier}/users/", summary="Replace the owners of a dandiset (owners only)")
+@router.put(
+    "/{identifier}/users/",
+    summary="Replace the owners of a dandiset (owners only)",
+    responses=schemas.ok("OwnerList"),
+)
 def set_owners(identifier: str, ctx: Ctx, user: CurrentUser, body: Any = Body(...)) -> JSON:
     new = owners_service.set_owners(ctx, user=user, identifier=identifier, body=body)
     return JSON([serializers.owner(u, with_email=True) for u in new])

@@ -8,6 +8,7 @@ from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
 from fastapi import APIRouter, Request
 
 from neuropil._version import __version__
+from neuropil.api import schemas
 from neuropil.api.responses import JSON
 from neuropil.server.request import Ctx, ExternalUrls
 
@@ -45,6 +46,10 @@ def server_info(request: Request, ctx: Ctx, urls: ExternalUrls) -> dict[str, Any
 
 
 @router.get("/server-info", include_in_schema=False)
-@router.get("/api/info/", summary="Instance information (DANDI server-info)")
+@router.get(
+    "/api/info/",
+    summary="Instance information (DANDI server-info)",
+    responses=schemas.ok("ServerInfo"),
+)
 def info(request: Request, ctx: Ctx, urls: ExternalUrls) -> JSON:
     return JSON(server_info(request, ctx, urls))

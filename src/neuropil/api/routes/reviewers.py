@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from neuropil.api import schemas
 from neuropil.api.caller import REVIEW_PARAM, CurrentUser
 from neuropil.api.responses import JSON
 from neuropil.server.request import Ctx, ExternalUrls
@@ -52,7 +53,11 @@ def link_urls(urls: Urls, identifier: str, token: str) -> dict[str, str]:
     }
 
 
-@router.get("/reviewers/", summary="Named reviewers of an embargoed dandiset (owners)")
+@router.get(
+    "/reviewers/",
+    summary="Named reviewers of an embargoed dandiset (owners)",
+    responses=schemas.ok("ReviewerList"),
+)
 def list_reviewers(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     found = reviewers.list_reviewers(ctx, user=user, identifier=identifier)
     return JSON([_reviewer(r) for r in found])
@@ -63,13 +68,18 @@ def list_reviewers(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     summary="Replace the named reviewers (owners)",
     description='Body: [{"username": "bob", "expires": "2027-06-30" (optional)}, ...]; '
     "an empty list removes every named reviewer. Review links are left alone.",
+    responses=schemas.ok("ReviewerList"),
 )
 def set_reviewers(identifier: str, ctx: Ctx, user: CurrentUser, body: Any = Body(...)) -> JSON:
     found = reviewers.set_reviewers(ctx, user=user, identifier=identifier, body=body)
     return JSON([_reviewer(r) for r in found])
 
 
-@router.get("/review-links/", summary="Review links of a dandiset (owners; no tokens)")
+@router.get(
+    "/review-links/",
+    summary="Review links of a dandiset (owners; no tokens)",
+    responses=schemas.ok("ReviewLinkList"),
+)
 def list_links(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON([_link(k) for k in reviewers.list_links(ctx, user=user, identifier=identifier)])
 
@@ -80,6 +90,7 @@ def list_links(identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     summary="Create a review link (owners); its token is in this answer only",
     description='Body (optional): {"label": "...", "expires": "YYYY-MM-DD" or an ISO '
     f"date-time}}; links expire after {reviewers.DEFAULT_LINK_DAYS} days unless told.",
+    responses=schemas.ok("NewReviewLink", 201),
 )
 def create_link(
     identifier: str,

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
 from neuropil.errors import BadRequest
@@ -56,7 +57,11 @@ def result_json(result: search_service.SearchResult) -> dict[str, Any]:
     }
 
 
-@router.get("/", summary="Search dandisets and their assets (neuropil extension)")
+@router.get(
+    "/",
+    summary="Search dandisets and their assets (neuropil extension)",
+    responses=schemas.ok("SearchResult"),
+)
 def search(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     """``q``: free text, quoted phrases and the operators ``species:``, ``approach:``,
     ``technique:``, ``file_type:``, ``owner:``, ``created_after:``, ``created_before:``,

@@ -1,9 +1,10 @@
 """``/store/{key}``: neuropil's own object endpoints for stores that do not serve clients.
 
-GET/HEAD read a registered blob (anonymous, like a public bucket); a GET that asks for the
-blob's index instead (``Accept``, :mod:`neuropil.core.links`) gets it, when it is built; PUT with
-``uploadId``+``partNumber`` stores a part and POST with ``uploadId`` completes an upload,
-both authorized by the URL signature alone.
+GET/HEAD read a registered blob (anonymous, like a public bucket; an embargoed blob, or any
+other object such as an embargoed Zarr's file, through a signed URL only); a GET that asks
+for the blob's index instead (``Accept``, :mod:`neuropil.core.links`) gets it, when it is
+built; PUT with ``uploadId``+``partNumber`` stores a part and POST with ``uploadId``
+completes an upload, both authorized by the URL signature alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from neuropil.api.routes.indexes import link_headers, negotiated_blob_index
 from neuropil.api.streaming import ObjectResponse
 from neuropil.core.links import prefers_index
 from neuropil.errors import BadRequest, MethodNotAllowed, PermissionDenied
+from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import blob_headers, indexes, store_endpoints
 from neuropil.storage import PartInfo
@@ -37,6 +39,7 @@ def _header_param(value: str | None, name: str) -> str | None:
 
 
 @router.api_route("/store/{key:path}", methods=["GET", "HEAD"])
+@short_read
 def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Response:
     q = request.query_params
     obj = store_endpoints.visible_object(ctx, key, q)
@@ -48,7 +51,8 @@ def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Res
     if refused is not None:
         raise PermissionDenied(refused)
     content_type, disposition = blob_headers.choose(content_type, disposition)
-    index = indexes.advertised_blob_index(ctx, urls, obj.blob_id)
+    # A Zarr file (no blob id) has no index.
+    index = indexes.advertised_blob_index(ctx, urls, obj.blob_id) if obj.blob_id else None
     if index and request.method == "GET" and prefers_index(request.headers.get("accept")):
         asked = urls.local_object(key) + (f"?{request.url.query}" if request.url.query else "")
         negotiated = negotiated_blob_index(request, ctx, obj, blob_url=asked)

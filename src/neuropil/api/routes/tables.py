@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import tables
@@ -31,7 +32,10 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The table, in the format asked for.",
-        "content": {media: {} for media in formats.MEDIA_TYPES.values()},
+        "content": {
+            **{media: {} for media in formats.MEDIA_TYPES.values()},
+            formats.MEDIA_TYPES[formats.JSON]: {"schema": schemas.ref("TableRows")},
+        },
     },
     304: {"description": "Not modified: the ETag given in If-None-Match is current."},
 }

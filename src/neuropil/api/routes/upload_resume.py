@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
 from neuropil.server.request import Ctx, ExternalUrls
@@ -31,7 +32,11 @@ def _summary(u: upload_resume.UploadSummary) -> dict[str, Any]:
     }
 
 
-@router.get("/uploads/", summary="The caller's uploads in progress of one content (neuropil)")
+@router.get(
+    "/uploads/",
+    summary="The caller's uploads in progress of one content (neuropil)",
+    responses=schemas.ok("UploadPage"),
+)
 def list_uploads(
     ctx: Ctx, user: CurrentUser, dandiset: str | None = None, etag: str | None = None
 ) -> JSON:
@@ -40,7 +45,11 @@ def list_uploads(
     return JSON({"count": len(results), "next": None, "previous": None, "results": results})
 
 
-@router.get("/uploads/{upload_id}/", summary="Parts of an upload in progress (neuropil)")
+@router.get(
+    "/uploads/{upload_id}/",
+    summary="Parts of an upload in progress (neuropil)",
+    responses=schemas.ok("UploadDetail"),
+)
 def upload_detail(upload_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls) -> JSON:
     status = upload_resume.upload_status(ctx, user=user, upload_id=upload_id, urls=urls)
     body = _summary(status.summary)

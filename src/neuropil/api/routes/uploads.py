@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from neuropil.api import serializers
+from neuropil.api import schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
 from neuropil.server.request import Ctx, ExternalUrls
@@ -16,7 +16,11 @@ from neuropil.services import blobs, uploads
 router = APIRouter(prefix="/api")
 
 
-@router.post("/uploads/initialize/", summary="Start an upload (409 + Location if the blob exists)")
+@router.post(
+    "/uploads/initialize/",
+    summary="Start an upload (409 + Location if the blob exists)",
+    responses=schemas.ok("UploadInitialization"),
+)
 def initialize(
     ctx: Ctx, user: CurrentUser, urls: ExternalUrls, body: dict[str, Any] = Body(...)
 ) -> JSON:
@@ -32,7 +36,11 @@ def initialize(
     )
 
 
-@router.post("/uploads/{upload_id}/complete/", summary="URL and body that assemble the parts")
+@router.post(
+    "/uploads/{upload_id}/complete/",
+    summary="URL and body that assemble the parts",
+    responses=schemas.ok("UploadCompletion"),
+)
 def complete(
     upload_id: str,
     ctx: Ctx,
@@ -43,7 +51,11 @@ def complete(
     return JSON(uploads.complete_upload(ctx, user=user, upload_id=upload_id, body=body, urls=urls))
 
 
-@router.post("/uploads/{upload_id}/validate/", summary="Check the object and register the blob")
+@router.post(
+    "/uploads/{upload_id}/validate/",
+    summary="Check the object and register the blob",
+    responses=schemas.ok("Blob"),
+)
 def validate(upload_id: str, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON(serializers.blob(uploads.validate_upload(ctx, user=user, upload_id=upload_id)))
 
@@ -54,6 +66,6 @@ def cancel(upload_id: str, ctx: Ctx, user: CurrentUser) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/blobs/digest/", summary="Find a blob by digest")
+@router.post("/blobs/digest/", summary="Find a blob by digest", responses=schemas.ok("Blob"))
 def blob_by_digest(ctx: Ctx, user: CurrentUser, body: dict[str, Any] = Body(...)) -> JSON:
     return JSON(serializers.blob(blobs.blob_by_digest(ctx, user=user, body=body)))

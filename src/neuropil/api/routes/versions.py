@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
-from neuropil.api import openapi, serializers
+from neuropil.api import openapi, schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.responses import JSON
 from neuropil.api.streaming import ObjectResponse
 from neuropil.errors import BadRequest
+from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls, external_base
 from neuropil.services import manifests, publish, versions
 from neuropil.services.context import Context
@@ -35,7 +36,7 @@ def _info(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any
     )
 
 
-@router.get("/", summary="Versions of a dandiset")
+@router.get("/", summary="Versions of a dandiset", responses=schemas.ok("VersionPage"))
 def list_versions(request: Request, identifier: str, ctx: Ctx, user: CurrentUser) -> JSON:
     page = page_params(request)
     total, info, rows = versions.list_versions(
@@ -51,7 +52,7 @@ def list_versions(request: Request, identifier: str, ctx: Ctx, user: CurrentUser
     )
 
 
-@router.get("/{version}/", summary="Version metadata")
+@router.get("/{version}/", summary="Version metadata", responses=schemas.ok("VersionMetadata"))
 def get_version(
     identifier: str, version: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> JSON:
@@ -59,7 +60,12 @@ def get_version(
     return JSON(_metadata(ctx, view, urls))
 
 
-@router.get("/{version}/info/", summary="Version with status and validation errors")
+@router.get(
+    "/{version}/info/",
+    summary="Version with status and validation errors",
+    responses=schemas.ok("VersionInfo"),
+)
+@short_read
 def version_info(
     identifier: str, version: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
 ) -> JSON:
@@ -69,7 +75,7 @@ def version_info(
     return JSON(_info(ctx, view, urls))
 
 
-@router.put("/{version}/", summary="Update draft metadata")
+@router.put("/{version}/", summary="Update draft metadata", responses=schemas.ok("VersionInfo"))
 def update_version(
     identifier: str,
     version: str,
@@ -106,7 +112,12 @@ def _release_notes(request: Request, body: Any) -> object:
     return request.query_params.get("release_notes")
 
 
-@router.post("/{version}/publish/", status_code=202, summary="Publish the draft (202; a job)")
+@router.post(
+    "/{version}/publish/",
+    status_code=202,
+    summary="Publish the draft (202; a job)",
+    responses=schemas.ok("Version", 202),
+)
 def publish_version(
     request: Request,
     identifier: str,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Body, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from neuropil.api import openapi, request_body
+from neuropil.api import openapi, request_body, schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
@@ -45,12 +45,16 @@ def _entry(f: ListedFile) -> dict[str, Any]:
     return {"Key": f.key, "LastModified": isoformat(f.modified), "ETag": f.md5, "Size": f.size}
 
 
-@router.post("/", summary="Create a Zarr archive")
+@router.post("/", summary="Create a Zarr archive", responses=schemas.ok("Zarr"))
 def create_zarr(ctx: Ctx, user: CurrentUser, body: Any = Body(None)) -> JSON:
     return JSON(zarr_json(archives.create_zarr(ctx, user=user, body=body)))
 
 
-@router.get("/", summary="List Zarr archives (filter by dandiset and name)")
+@router.get(
+    "/",
+    summary="List Zarr archives (filter by dandiset and name)",
+    responses=schemas.ok("ZarrPage"),
+)
 def list_zarrs(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     page = page_params(request)
     q = request.query_params
@@ -65,7 +69,11 @@ def list_zarrs(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON(counted(request, page, [zarr_json(z) for z in rows], total))
 
 
-@router.get("/{zarr_id}/", summary="A Zarr archive (poll until status is Complete)")
+@router.get(
+    "/{zarr_id}/",
+    summary="A Zarr archive (poll until status is Complete)",
+    responses=schemas.ok("Zarr"),
+)
 def get_zarr(zarr_id: str, ctx: Ctx, user: CurrentUser) -> JSON:
     return JSON(zarr_json(archives.get_zarr(ctx, user=user, zarr_id=zarr_id)))
 
@@ -76,7 +84,11 @@ def delete_zarr(zarr_id: str, ctx: Ctx, user: CurrentUser) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{zarr_id}/files/", summary="Upload URLs for a batch of files, in order")
+@router.post(
+    "/{zarr_id}/files/",
+    summary="Upload URLs for a batch of files, in order",
+    responses=schemas.ok("ZarrUploadUrls"),
+)
 def upload_files(
     zarr_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls, body: Any = Body(None)
 ) -> JSON:
@@ -110,7 +122,7 @@ def _limit(raw: str | None, default: int = reading.MAX_LIMIT) -> int:
     "/{zarr_id}/files/",
     methods=["GET", "HEAD"],
     summary="List files (S3-like), or with ?download=1 a 302 to one file's bytes",
-    responses=openapi.REDIRECT,
+    responses={**schemas.ok("ZarrFileListing"), **openapi.REDIRECT},
 )
 def list_files(
     request: Request, zarr_id: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
@@ -132,7 +144,11 @@ def list_files(
     return JSON({"next": next_url, "results": [_entry(f) for f in page]})
 
 
-@router.post("/{zarr_id}/archive/", summary="Upload many files as one tar stream (neuropil)")
+@router.post(
+    "/{zarr_id}/archive/",
+    summary="Upload many files as one tar stream (neuropil)",
+    responses=schemas.ok("ZarrArchiveUpload"),
+)
 async def upload_archive(request: Request, zarr_id: str, ctx: Ctx, user: CurrentUser) -> JSON:
     def work(chunks: Iterator[bytes]) -> int:
         return bulk.upload_archive(ctx, user=user, zarr_id=zarr_id, chunks=chunks)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from neuropil.api import request_body
 from neuropil.api.caller import get_user
 from neuropil.api.streaming import ObjectResponse
+from neuropil.core.zarr_paths import METADATA_NAMES
 from neuropil.errors import PayloadTooLarge
 from neuropil.server.request import get_ctx
 from neuropil.services import blob_headers, store_endpoints
@@ -27,7 +28,7 @@ from neuropil.services.zarr import put, reading
 router = APIRouter(include_in_schema=False)
 
 #: Zarr metadata documents (v2 and v3), served as JSON; everything else as bytes.
-JSON_KEYS = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"})
+JSON_KEYS = frozenset(METADATA_NAMES)
 
 
 async def put_file(request: Request) -> Response:

@@ -9,6 +9,7 @@ with its root group's lookup.
 
 from __future__ import annotations
 
+import abc
 import os
 import threading
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ _PARALLEL_DECODE_BYTES = 4 << 20
 _DECODE_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
-class FileCore(h5py.File):  # type: ignore[misc]  # h5py is untyped
+class FileCore(h5py.File, metaclass=abc.ABCMeta):  # type: ignore[misc]  # h5py is untyped
     """The state of an open index and the reads its objects make through it.
 
     Never used on its own: :class:`~neuropil.index.h5.IndexFile` adds the root group and
@@ -50,9 +51,9 @@ class FileCore(h5py.File):  # type: ignore[misc]  # h5py is untyped
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
+    @abc.abstractmethod
     def __getitem__(self, name: Any) -> Any:
         """The object at an absolute path (``IndexFile`` answers with its root group)."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release connections and threads (the index itself stays readable)."""

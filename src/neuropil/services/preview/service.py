@@ -29,7 +29,6 @@ from neuropil.services.metadata import announces_index
 from neuropil.services.preview import planner
 from neuropil.services.preview.extract import extract
 from neuropil.services.preview.model import Node, Plan
-from neuropil.services.preview.render import render_png
 from neuropil.services.preview.source import IndexTooLarge, load_index, open_blob
 from neuropil.services.preview.tree import walk
 
@@ -163,6 +162,9 @@ def render_preview(ctx: Context, target: PreviewTarget) -> bytes:
             except (KeyError, IndexError, ValueError, TypeError) as exc:  # odd data
                 log.info("preview of %s failed", target.object, exc_info=True)
                 raise CorruptHdf5(f"{target.object[:200]} cannot be previewed: {exc}") from exc
+        # matplotlib is imported on the first preview, not at start-up (about 1.3 s of it).
+        from neuropil.services.preview.render import render_png
+
         png = render_png(plan, data)
     finally:
         _SLOTS.release()

@@ -6,7 +6,9 @@ Every read passes the same check as any read of the Zarr's dandiset
 
 from __future__ import annotations
 
-from neuropil.core.zarr_paths import validate_zarr_prefix
+from collections.abc import Iterable
+
+from neuropil.core.zarr_paths import validate_zarr_key, validate_zarr_prefix
 from neuropil.db.models import User
 from neuropil.errors import BadRequest, NotFound
 from neuropil.services.context import Context
@@ -41,6 +43,16 @@ def file_at(ctx: Context, *, user: User | None, zarr_id: str, key: str) -> listi
     with ctx.db.read() as s:
         z = visible_zarr(s, user, zarr_id)
     return locate(ctx, z, key)
+
+
+def present(
+    ctx: Context, *, user: User | None, zarr_id: str, keys: Iterable[str]
+) -> list[listing.ListedFile]:
+    """The files at those of ``keys`` that the Zarr holds, in the order asked."""
+    with ctx.db.read() as s:
+        z = visible_zarr(s, user, zarr_id)
+    found = (listing.find(ctx, z, validate_zarr_key(key)) for key in keys)
+    return [f for f in found if f is not None]
 
 
 def small_file(

@@ -9,6 +9,10 @@ it knows the reader by the session (or a review link's cookie), which the API do
 so the Download links of an embargoed dandiset point at it; those of an open one point at
 the API's download URL, the one users copy. Both answer with the same redirect
 (:func:`neuropil.services.downloads.redirect`).
+
+``/dandiset/{id}/{version}/files/{asset_id}/zarr/{key}`` is the same for one file of a Zarr
+asset (:func:`neuropil.services.downloads.zarr_file`): the Zarr panel of an embargoed
+dandiset links there, as the key URL ``/zarr/<id>/<key>`` reads no session.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from neuropil.errors import NotFound
 from neuropil.services import asset_admin, assets, browse, downloads
+from neuropil.services.assets import AssetRecord
 from neuropil.services.metadata import asset_metadata
 from neuropil.web import viewers
 from neuropil.web.errors import page_router
@@ -104,10 +109,36 @@ def download(identifier: str, version: str, asset_id: str, web: WebDep) -> Respo
     record = assets.get_asset(
         web.ctx, user=web.reader, identifier=identifier, version=version, asset_id=asset_id
     )
-    to = downloads.redirect(web.ctx, web.urls, asset=record)
+    return _redirect(web, downloads.redirect(web.ctx, web.urls, asset=record))
+
+
+@router.api_route(
+    "/dandiset/{identifier}/{version}/files/{asset_id}/zarr/{key:path}", methods=["GET", "HEAD"]
+)
+def zarr_key(identifier: str, version: str, asset_id: str, key: str, web: WebDep) -> Response:
+    """302 to the bytes of one file of a Zarr asset (a signed URL when embargoed), for
+    whoever may read the dandiset's pages, as :func:`download`."""
+    record = assets.get_asset(
+        web.ctx, user=web.reader, identifier=identifier, version=version, asset_id=asset_id
+    )
+    to = downloads.zarr_file(web.ctx, web.urls, user=web.reader, asset=record, key=key)
+    return _redirect(web, to)
+
+
+def _redirect(web: Web, to: downloads.Redirect) -> Response:
     # Decided for this reader's session: no cache may keep it for anyone else.
     headers = {**to.headers, "Cache-Control": "private, no-store"}
     return web.apply(RedirectResponse(to.location, status_code=302, headers=headers))
+
+
+def zarr_files_route(web: Web, page: VersionPage, record: AssetRecord) -> str | None:
+    """Where the Zarr panel's links go: for an embargoed dandiset this app's route to the
+    Zarr's files (the key URL would not know the signed-in reader), for an open one
+    ``None`` (its key URLs)."""
+    if page.embargo is None or record.zarr is None:
+        return None
+    files = f"{web.root}/dandiset/{page.identifier}/{page.version}/files"
+    return f"{files}/{quote(record.asset_id)}/zarr"
 
 
 def _file_page(web: Web, page: VersionPage, path: str) -> Response:
@@ -141,7 +172,7 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
             version=page.version,
             asset_id=record.asset_id,
         )
-    zarr = zarr_panel(web, record)
+    zarr = zarr_panel(web, record, via=zarr_files_route(web, page, record))
     metadata = asset_metadata(record, web.urls)
     return render(
         web,

@@ -1,0 +1,71 @@
+"""Where the hot reads run: on the event loop when their data is in this process.
+
+FastAPI runs a plain ``def`` handler on one of anyio's 40 worker threads. Under 16
+concurrent requests, 16 threads took turns at the GIL: each SQLite call releases it and has
+to win it back, with the event loop (which parses the requests and writes the answers)
+in the same queue. On an idle 2-core machine that cost 130-200 context switches and 2-3 ms
+more CPU per request, more than the request's own work (``docs/design/performance.md``).
+
+A handler marked :func:`short_read` (a few prebuilt statements and a page of rows at most)
+runs on the event loop itself instead, without a thread, when :func:`install` found that
+its data answers without a network: SQLite and a store of local files. Nothing there may
+wait, and nothing does: the database reads on connections of their own and raises
+:class:`~neuropil.db.engine.WouldWait` rather than wait for a connection, a lock or a write
+(:meth:`~neuropil.db.engine.Database.without_waiting`); the handler then runs again on a
+worker thread, where waiting blocks no one. A read is safe to run twice.
+
+Everywhere else (PostgreSQL, whose every statement waits for the server; a store across a
+network) a marked handler runs on a worker thread, as an unmarked one does. Writes are
+never marked: one may wait up to SQLite's ``busy_timeout`` for the write lock.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+import anyio
+from anyio.lowlevel import RunVar
+
+from neuropil.db.engine import Database, WouldWait
+from neuropil.services.context import Context
+
+__all__ = ["install", "on_loop", "short_read"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: The database whose hot reads run on this event loop (``None``: they run on threads).
+_ON_LOOP: RunVar[Database | None] = RunVar("neuropil_reads_on_loop", default=None)
+
+
+def on_loop(ctx: Context) -> bool:
+    """Whether the hot reads of ``ctx`` can run on the event loop: its database answers in
+    this process (SQLite) and its store's objects are local files."""
+    return ctx.db.reads_without_waiting and ctx.store.capabilities.local_files
+
+
+def install(ctx: Context) -> None:
+    """Decide where the hot reads of the running event loop run (the app's start-up)."""
+    _ON_LOOP.set(ctx.db if on_loop(ctx) else None)
+
+
+def short_read(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Mark a ``def`` handler as a short read (FastAPI then sees an ``async`` handler with
+    the same signature): run on the event loop where :func:`install` allows it, on a worker
+    thread otherwise or when it would wait."""
+
+    @functools.wraps(handler)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        call = functools.partial(handler, *args, **kwargs)
+        db = _ON_LOOP.get()
+        if db is not None:
+            try:
+                with db.without_waiting():
+                    return call()
+            except WouldWait:
+                pass  # it would have waited: again, on a thread
+        return await anyio.to_thread.run_sync(call)
+
+    return run
