@@ -13,8 +13,8 @@ no added delay) answers:
   ``get_raw_metadata()`` per asset, rows made into a DataFrame (the manifest only);
 * neuropil manifest: ``neuropil.client.tables.read_table(url, "files")``;
 * neuropil ``archive_info``: both tables (``files`` and ``sessions``), warm (kept tables),
-  after a change to the draft (rebuilt from the database, index verdicts reused) and the
-  very first time (1,000 indexes read).
+  after a change to the draft (its metadata: both tables rebuilt, every kept row reused by
+  asset id) and the very first time (1,000 indexes read).
 
 Both manifests are compared (download URLs aside) as a correctness check.
 """
@@ -382,5 +382,5 @@ LEGEND = (
     "Tables: a 1,000-asset draft (NWB metadata, a LINDI index per blob) behind a counting "
     "proxy with no delay;\n  ratio = the official client's median time for the manifest / "
     "neuropil's; requests per call, as the proxy saw them\n  (archive_info's two: one per "
-    "table; 'after a draft change' rebuilds both tables from the database)."
+    "table; 'after a draft change' rebuilds both tables, reusing the kept rows)."
 )

@@ -35,6 +35,10 @@ from tests.support.dandisets import publishable_metadata
 from tests.support.nwb import NwbSet, make_organized_set, sha256_file, stage_dandiset
 from tests.support.server import ServerProcess
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 #: The official CLI, run by this interpreter (the package has no ``python -m dandi``).
 DANDI_CLI = [
     sys.executable,

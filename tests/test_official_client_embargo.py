@@ -15,6 +15,10 @@ from tests.conftest import Archive
 from tests.support.nwb import NwbSet, sha256_file, stage_dandiset
 from tests.test_official_client import METADATA, DandiCli, dandi_home, nwb_files
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 __all__ = ["dandi_home", "nwb_files"]  # the fixtures, shared with the open-dandiset tests
 
 

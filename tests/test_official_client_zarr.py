@@ -27,6 +27,10 @@ from tests.support.nwb import write_dandiset_yaml
 from tests.support.zarrs import list_all, make_zarr
 from tests.test_official_client import DandiCli
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 METADATA = publishable_metadata("Zarr assets uploaded by the official client.")
 #: Names the official client leaves out of a Zarr (dandi.utils.exclude_from_zarr).
 EXCLUDED = {".dandi", ".datalad", ".git", ".gitattributes", ".gitmodules"}

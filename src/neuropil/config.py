@@ -11,13 +11,18 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
-from neuropil.core.smtp_url import SmtpUrl
+from neuropil.core.smtp_url import SmtpUrl, tls_context
 from neuropil.db.engine import sqlite_url
 
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 def _env_float(name: str, default: float) -> float:
@@ -102,6 +107,18 @@ def parse_smtp_url(text: str) -> SmtpUrl:
         return SmtpUrl.parse(text)
     except ValueError as exc:
         raise ValueError(f"NEUROPIL_SMTP_URL cannot be used: {exc}.") from exc
+
+
+def check_smtp_ca_file(path: Path) -> None:
+    """Refuse a ``NEUROPIL_SMTP_CA_FILE`` that could not check any certificate."""
+    try:
+        tls_context(path)
+    except OSError as exc:  # missing, unreadable, or no PEM certificate in it
+        reason = exc.strerror or str(exc)
+        raise ValueError(
+            f"NEUROPIL_SMTP_CA_FILE={str(path)!r} cannot be used: {reason}; give a PEM file "
+            "with the certificate of the CA that signed the mail server's certificate."
+        ) from exc
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -217,6 +234,9 @@ class Settings:
     smtp_url: str | None = field(
         default_factory=lambda: os.environ.get("NEUROPIL_SMTP_URL") or None
     )
+    #: A PEM file with the CA certificates that the SMTP server's certificate is checked
+    #: against, instead of the system's (a mail server with a private CA).
+    smtp_ca_file: Path | None = field(default_factory=lambda: _env_path("NEUROPIL_SMTP_CA_FILE"))
     #: The From address of outbound mail; default ``neuropil@`` the host of
     #: ``NEUROPIL_PUBLIC_URL`` (or ``localhost``).
     mail_from: str | None = field(
@@ -253,6 +273,8 @@ class Settings:
             )
         if self.smtp_url is not None:
             parse_smtp_url(self.smtp_url)  # a bad URL is refused at start, not at first mail
+        if self.smtp_ca_file is not None:
+            check_smtp_ca_file(self.smtp_ca_file)
         if self.mail_from is not None and "@" not in parseaddr(self.mail_from)[1]:
             raise ValueError(
                 f"NEUROPIL_MAIL_FROM={self.mail_from!r} is not an e-mail address; use the form "

@@ -1,6 +1,7 @@
 """The owners' mail when an embargo ends (issue 16), over a real ``neuropil serve`` and a real
 SMTP server on 127.0.0.1: one message per owner with an address, asked for or at the end
-date, a mail server that is down when the embargo ends, and no mail server at all."""
+date, a mail server that is down when the embargo ends, one with STARTTLS, a login and a
+private CA, and no mail server at all."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.api.embargo_helpers import create_embargoed, set_end_date, wait_unemb
 from tests.api.helpers import client, wait_for
 from tests.support.server import ServerProcess, free_port
 from tests.support.smtp import SmtpServer
+from tests.support.tls import CertificateAuthority
 
 MAIL_JOB = "mail.send"
 
@@ -137,6 +139,44 @@ def test_a_mail_server_that_is_down_delays_the_mail_not_the_unembargo(
         assert len(smtp.received) == 1
     assert got.rcpt_tos == ["ada@example.org"]
     assert f"NEUROPIL:{ident} is now open" in got.message["Subject"]
+
+
+def test_starttls_with_a_private_ca_sends_once_the_ca_is_trusted(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    server = fresh_server
+    ca = CertificateAuthority.make(tmp_path / "ca")
+    password = "s3cret pass"
+    with SmtpServer(starttls=ca.server_context(), login=("archive", password)) as smtp:
+        server.extra_env["NEUROPIL_SMTP_URL"] = smtp.url  # smtp+starttls://archive:...@
+        ada = _user(server, "ada", "ada@example.org", "Lovelace, Ada")
+        server.start()
+        with client(server.api_url, ada) as owner:
+            ident = create_embargoed(owner, "Private CA")
+            assert owner.post(f"dandisets/{ident}/unembargo/").status_code == 200
+            assert wait_unembargoed(owner, ident)["embargo_status"] == "OPEN"
+
+        # The system's CAs do not vouch for the server: nothing is sent, in clear or not.
+        def retry_queued() -> bool:
+            return [p.get("tries") for _, p in _mail_jobs(server)] == [0, 1]
+
+        wait_for(retry_queued, timeout=60)
+        assert smtp.received == []
+        log = server.log()
+        assert "its certificate is not trusted" in log and "NEUROPIL_SMTP_CA_FILE" in log
+        assert password not in log
+
+        # The administrator names the CA and restarts: the waiting mail goes, over TLS.
+        server.extra_env["NEUROPIL_SMTP_CA_FILE"] = str(ca.cert_file)
+        server.restart()
+        _make_mail_due(server)
+        (got,) = smtp.wait_for(1)
+        wait_for(lambda: _all_sent(server, 2), timeout=60)
+    assert got.tls and got.login == "archive"
+    assert got.rcpt_tos == ["ada@example.org"]
+    assert got.message["To"] == "Ada Lovelace <ada@example.org>"
+    assert got.message["Subject"] == f"Dandiset NEUROPIL:{ident} is now open: Private CA"
+    assert password not in server.log()
 
 
 def test_at_the_end_date_without_a_mail_server_the_mail_is_a_file(

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from neuropil.core.review_links import REVIEW_HEADER
 from tests.api.embargo_helpers import (
     create_embargoed,
     grant,
@@ -280,6 +281,31 @@ def test_blob_urls(world: World, role: str, state: str) -> None:
         assert index.status_code == 404, index.text
         assert ("x-neuropil-index-status" in index.headers) == (state == "open")
         document(world.archive.api_url).check(index)
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+def test_zarr_file_urls(world: World, role: str, state: str) -> None:
+    """A Zarr file's download redirect leads to its bytes, with no credentials, for whoever
+    may read it: a signed URL when embargoed (a review link's ``?review=`` would not survive a
+    redirect to the key URL), the key URL when open. The key URL reads the caller as every API
+    read does, a review link's token from its header too (``open_zarr``)."""
+    target = world.targets[state]
+    with world.api(role, state) as c:
+        r = c.get(f"zarr/{target.zarr_id}/files/", params={"prefix": "a/0", "download": "1"})
+        assert r.status_code == expected_read(role, state, 302), r.text[:300]
+        document(world.archive.api_url).check(r)
+    if r.status_code == 302:
+        location = r.headers["location"]
+        assert ("X-Np-Signature" in location) == (state == "embargoed")
+        assert httpx.get(location).content == b"zero"
+    token = world.tokens.get(role)
+    if role == "link":
+        headers = {REVIEW_HEADER: target.link_token}
+    else:
+        headers = {"Authorization": f"token {token}"} if token else {}
+    key = httpx.get(f"{world.archive.url}/zarr/{target.zarr_id}/a/0", headers=headers)
+    assert key.status_code == expected_read(role, state, 200), key.text[:300]
 
 
 @pytest.mark.parametrize("state", STATES)

@@ -25,6 +25,10 @@ from tests.support.client_env import isolate_client
 from tests.support.dandisets import TREE, Seeded, add_asset, seed, tree_of
 from tests.support.nwb import write_dandiset_yaml
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 #: The official CLI, run by this interpreter (see tests/test_official_client.py).
 DANDI_CLI = [
     sys.executable,

@@ -15,6 +15,10 @@ from tests.conftest import Archive as Server
 from tests.support.client_env import isolate_client
 from tests.support.nwb import NwbSet, make_organized_set, stage_dandiset
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 PUBLISHABLE = {
     "name": "Publishing test",
     "description": "A dandiset the publish tests make publishable.",

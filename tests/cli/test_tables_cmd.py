@@ -18,6 +18,10 @@ from tests.conftest import Archive
 from tests.support import tables
 from tests.support.nwb import NwbSet
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture(scope="module")
 def nwb(tmp_path_factory: pytest.TempPathFactory) -> NwbSet:

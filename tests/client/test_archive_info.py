@@ -21,6 +21,10 @@ from tests.support import tables
 from tests.support.client_env import isolate_client
 from tests.support.nwb import NwbSet
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 INDEX_COLUMNS = ["devices", "electrode_count", "units_count", "imaging_planes", "acquisition"]
 
 

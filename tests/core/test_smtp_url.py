@@ -1,5 +1,6 @@
-"""``NEUROPIL_SMTP_URL`` and ``NEUROPIL_MAIL_FROM``: one parser, refused at start when wrong,
-and a password that no message repeats."""
+"""``NEUROPIL_SMTP_URL``, ``NEUROPIL_SMTP_CA_FILE`` and ``NEUROPIL_MAIL_FROM``: one parser,
+refused at start when wrong, and a password that no message repeats. (Connections over
+STARTTLS and TLS: ``tests/services/test_mail.py``.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from neuropil.config import Settings
 from neuropil.core.smtp_url import Security, SmtpUrl
+from tests.support.tls import CertificateAuthority
 
 
 @pytest.mark.parametrize(
@@ -72,6 +74,32 @@ def test_settings_refuse_a_bad_url_at_start_without_the_password(tmp_path: Path)
     assert settings.smtp == SmtpUrl("mail.example.org", 587, Security.STARTTLS, "a", "b")
     assert Settings(data_dir=tmp_path).smtp is None
     assert Settings(data_dir=tmp_path).mail_dir == tmp_path / "mail"
+
+
+def test_a_ca_file_is_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = CertificateAuthority.make(tmp_path / "ca")
+    monkeypatch.setenv("NEUROPIL_SMTP_CA_FILE", str(ca.cert_file))
+    assert Settings(data_dir=tmp_path).smtp_ca_file == ca.cert_file
+    monkeypatch.setenv("NEUROPIL_SMTP_CA_FILE", "")
+    assert Settings(data_dir=tmp_path).smtp_ca_file is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "No such file or directory"), (b"not a certificate\n", "no certificate")],
+)
+def test_a_ca_file_that_cannot_be_used_is_refused_at_start(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(
+        ValueError, match=f"NEUROPIL_SMTP_CA_FILE=.*ca.pem.* cannot be used: .*{message}"
+    ):
+        Settings(data_dir=tmp_path, smtp_ca_file=path)
 
 
 @pytest.mark.parametrize("good", ["archive@example.org", "Our Archive <archive@example.org>"])

@@ -55,3 +55,33 @@ def test_a_read_that_would_wait_runs_again_on_a_thread(ctx: Context) -> None:
 
 def test_without_the_apps_start_up_on_a_thread(ctx: Context) -> None:
     assert _run(ctx, install=False) == (False, 7)
+
+
+def test_short_reads_on_threads_run_a_few_at_a_time(tmp_path: Path) -> None:
+    # A store across a network (in memory here): marked reads run on threads, but never more
+    # than SHORT_READ_THREADS at once, however many requests wait.
+    made = make_context(Settings(data_dir=tmp_path / "data", storage="memory"))
+    running = peak = 0
+    lock = threading.Lock()
+
+    @reads.short_read
+    def handler() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        threading.Event().wait(0.02)
+        with lock:
+            running -= 1
+
+    async def main() -> None:
+        reads.install(made)
+        async with anyio.create_task_group() as tg:
+            for _ in range(4 * reads.SHORT_READ_THREADS):
+                tg.start_soon(handler)
+
+    try:
+        anyio.run(main)
+    finally:
+        made.db.dispose()
+    assert peak == reads.SHORT_READ_THREADS

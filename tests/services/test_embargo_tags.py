@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import tarfile
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +31,7 @@ from neuropil.errors import BlobExists, StorageError
 from neuropil.services import (
     assets,
     auth,
+    downloads,
     embargo_tags,
     store_endpoints,
     unembargo,
@@ -39,7 +42,7 @@ from neuropil.services.dandisets import create_dandiset
 from neuropil.services.embargo import parse_terms
 from neuropil.services.handlers import job_handlers
 from neuropil.services.urls import Urls
-from neuropil.services.zarr import archives, files, ingest, layout
+from neuropil.services.zarr import archives, bulk, files, ingest, layout
 from neuropil.storage.s3 import S3BlobStore
 from neuropil.testing.storage import dandischema_etag
 from tests.support.s3 import S3Server, s3_server
@@ -264,6 +267,54 @@ def test_a_zarr_file_put_again_is_tagged_by_the_next_ingest(ctx: Context) -> Non
     ingest.finalize(ctx, user=owner, zarr_id=zarr_id)
     ingest.ingest(ctx, zarr_id)
     assert tags(ctx, key) == [EMBARGOED]
+
+
+def test_zarr_files_sent_as_tar_batches_are_tagged_at_ingest(ctx: Context) -> None:
+    """neuropil's client sends Zarr files as tar batches (``POST …/archive/``), which the
+    archive writes to the bucket untagged, as a PUT is: the ingest tags them the same way."""
+    owner = user(ctx, "owner")
+    zarr_ids = {}
+    for embargoed in (True, False):
+        identifier = dandiset(ctx, owner, embargoed=embargoed)
+        z = archives.create_zarr(ctx, user=owner, body={"name": "t.zarr", "dandiset": identifier})
+        sent = bulk.upload_archive(ctx, user=owner, zarr_id=z.zarr_id, chunks=[tar_of(ZARR)])
+        assert sent == len(ZARR)
+        assert not any(tagged(ctx, zarr_keys(z.zarr_id, ZARR)).values())  # not yet ingested
+        ingest.finalize(ctx, user=owner, zarr_id=z.zarr_id)
+        assert ingest.ingest(ctx, z.zarr_id) is not None
+        zarr_ids[embargoed] = z.zarr_id
+    assert all(tagged(ctx, zarr_keys(zarr_ids[True], ZARR)).values())
+    assert not any(tagged(ctx, zarr_keys(zarr_ids[False], ZARR)).values())
+
+
+def test_zarr_file_downloads_are_presigned_urls_of_the_bucket(ctx: Context) -> None:
+    """``files/?download=true`` with S3: a presigned URL of the file's object, which reads a
+    tagged object (signed with the archive's credentials); an embargoed Zarr's names the
+    response headers the local store's signed URL gets too (``downloads.zarr_key``)."""
+    owner = user(ctx, "owner")
+    urls = Urls(BASE, ctx.store)
+    for embargoed in (True, False):
+        zarr_id = zarr_with_files(ctx, owner, dandiset(ctx, owner, embargoed=embargoed), ZARR)
+        for key in (".zgroup", "a/0.0"):
+            to = downloads.zarr_key(ctx, urls, user=owner, zarr_id=zarr_id, key=key)
+            assert not to.location.startswith(BASE)  # the bucket's own URL
+            params = dict(parse_qsl(urlsplit(to.location).query))
+            assert ("response-content-disposition" in params) is embargoed
+            got = httpx.get(to.location)
+            assert got.status_code == 200 and got.content == ZARR[key]
+        assert all(tagged(ctx, zarr_keys(zarr_id, ZARR)).values()) is embargoed
+
+
+def tar_of(files_: dict[str, bytes]) -> bytes:
+    """A tar batch as neuropil's client sends it: each file with its md5 in a PAX header."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for key, data in files_.items():
+            info = tarfile.TarInfo(key)
+            info.size = len(data)
+            info.pax_headers = {bulk.MD5_HEADER: hashlib.md5(data).hexdigest()}
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 # -- the end of the embargo --------------------------------------------------------------------

@@ -1,20 +1,25 @@
 """Outbound mail (``neuropil.services.mail``) against a real SMTP server on 127.0.0.1, through
-the real job queue on a real SQLite file: the message as built, delivery, the tries after a
-mail server failed, and the ``.eml`` files of an archive with no mail server."""
+the real job queue on a real SQLite file: the message as built, delivery (plain, STARTTLS and
+TLS, with a login, certificates from a CA made for the test), the tries after a mail server
+failed, and the ``.eml`` files of an archive with no mail server."""
 
 from __future__ import annotations
 
+import logging
+import ssl
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from neuropil.config import Settings
+from neuropil.core.smtp_url import SmtpUrl
 from neuropil.db.migrate import upgrade
 from neuropil.db.models import Job, JobState
 from neuropil.db.types import utcnow
@@ -26,6 +31,7 @@ from neuropil.services.dandisets import create_dandiset, get_dandiset_row
 from neuropil.services.handlers import job_handlers
 from tests.support.server import free_port
 from tests.support.smtp import SmtpServer
+from tests.support.tls import CertificateAuthority
 
 MAIL = mail.Mail(
     to_name="Ada Lovelace",
@@ -36,7 +42,7 @@ MAIL = mail.Mail(
 )
 
 
-def _context(tmp_path: Path, **settings: str) -> Context:
+def _context(tmp_path: Path, **settings: Any) -> Context:
     ctx = make_context(Settings(data_dir=tmp_path / "data", storage="memory", **settings))
     upgrade(ctx.db)
     return ctx
@@ -119,6 +125,7 @@ def test_delivered_through_a_real_smtp_server(tmp_path: Path, smtp: SmtpServer) 
     (got,) = smtp.received
     assert got.mail_from == "archive@example.org"
     assert got.rcpt_tos == ["ada@example.org"]
+    assert not got.tls and got.login is None  # plain smtp://, as configured
     assert got.message["Message-ID"] == "<embargo-ended.000007.3@example.org>"
     assert "It is open." in got.message.get_content()
     assert [j.state for j in _mail_jobs(ctx)] == [JobState.DONE]
@@ -160,6 +167,117 @@ def test_a_recipient_refused_for_good_fails_at_once(tmp_path: Path) -> None:
             mail.deliver(ctx, MAIL.payload())
         assert smtp.received == []
     assert _mail_jobs(ctx) == []  # no further try is queued
+
+
+# -- TLS --------------------------------------------------------------------------------------
+LOGIN = ("archive", "p@ss:w rd")  # URL-quoted in the URL, as an operator must
+#: aiosmtpd counts only its own STARTTLS as TLS, so a login over TLS from the start warns.
+LOGIN_OVER_TLS = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def _tls_server(how: str, context: ssl.SSLContext, login: tuple[str, str] | None) -> SmtpServer:
+    """A mail server that requires STARTTLS (``how="starttls"``) or speaks TLS from the start."""
+    if how == "starttls":
+        return SmtpServer(starttls=context, login=login)
+    return SmtpServer(tls=context, login=login)
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> CertificateAuthority:
+    """A CA of this test only: no system trusts it."""
+    return CertificateAuthority.make(tmp_path / "ca")
+
+
+@LOGIN_OVER_TLS
+@pytest.mark.parametrize("login", [None, LOGIN], ids=["anonymous", "login"])
+@pytest.mark.parametrize("how", ["starttls", "tls"])
+def test_delivered_over_tls_when_the_ca_is_trusted(
+    tmp_path: Path, ca: CertificateAuthority, how: str, login: tuple[str, str] | None
+) -> None:
+    with _tls_server(how, ca.server_context(), login) as smtp:
+        assert smtp.url.startswith("smtp+starttls://" if how == "starttls" else "smtps://")
+        ctx = _context(tmp_path, smtp_url=smtp.url, smtp_ca_file=ca.cert_file)
+        assert _send(ctx) == 1
+        (got,) = smtp.received
+    assert got.tls and got.login == (login[0] if login else None)
+    assert got.rcpt_tos == ["ada@example.org"]
+    assert got.message["Subject"] == "Dandiset NEUROPIL:000007 is now open: Ünïcode name"
+    assert [j.state for j in _mail_jobs(ctx)] == [JobState.DONE]
+
+
+def _untrusted(
+    tmp_path: Path, ca: CertificateAuthority, why: str
+) -> tuple[ssl.SSLContext, Path | None]:
+    """A server context and the CA file a client trusts, such that the certificate fails."""
+    if why == "system CAs only":  # the usual mistake: no NEUROPIL_SMTP_CA_FILE
+        return ca.server_context(), None
+    if why == "another CA":
+        return ca.server_context(), CertificateAuthority.make(tmp_path / "other").cert_file
+    assert why == "another host name"
+    return ca.server_context("mail.example.org"), ca.cert_file
+
+
+@LOGIN_OVER_TLS
+@pytest.mark.parametrize("why", ["system CAs only", "another CA", "another host name"])
+@pytest.mark.parametrize("how", ["starttls", "tls"])
+def test_an_untrusted_certificate_fails_and_nothing_is_sent(
+    tmp_path: Path, ca: CertificateAuthority, how: str, why: str
+) -> None:
+    context, trusted = _untrusted(tmp_path, ca, why)
+    with _tls_server(how, context, LOGIN) as smtp:
+        msg = mail.build(Settings(data_dir=tmp_path), MAIL)
+        with pytest.raises(mail.MailDeliveryError) as exc:
+            mail.send(SmtpUrl.parse(smtp.url), msg, ca_file=trusted)
+        assert smtp.received == []
+    text = str(exc.value)
+    assert "its certificate is not trusted" in text and "must name 127.0.0.1" in text
+    assert LOGIN[1] not in text
+    if why == "another host name":
+        assert "address mismatch, certificate is not valid for '127.0.0.1'" in text
+    else:
+        assert "unable to get local issuer certificate" in text
+        assert ("NEUROPIL_SMTP_CA_FILE" in text) == (trusted is None)
+
+
+def test_an_untrusted_server_gets_the_mail_once_the_ca_is_trusted(
+    tmp_path: Path, ca: CertificateAuthority, caplog: pytest.LogCaptureFixture
+) -> None:
+    with SmtpServer(starttls=ca.server_context(), login=LOGIN) as smtp:
+        untrusting = _context(tmp_path, smtp_url=smtp.url)
+        with caplog.at_level(logging.WARNING, logger=mail.__name__):
+            _send(untrusting)
+        assert smtp.received == []
+        first, second = _mail_jobs(untrusting)
+        assert first.state == JobState.DONE and second.state == JobState.QUEUED
+        assert "its certificate is not trusted" in caplog.text and LOGIN[1] not in caplog.text
+
+        # the administrator sets NEUROPIL_SMTP_CA_FILE and restarts: the waiting mail goes
+        trusting = _context(tmp_path, smtp_url=smtp.url, smtp_ca_file=ca.cert_file)
+        _make_due(trusting)
+        assert _run_due(trusting) == 1
+        (got,) = smtp.received
+    assert got.tls and got.login == LOGIN[0] and got.rcpt_tos == ["ada@example.org"]
+
+
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_a_server_without_tls_is_refused_not_sent_to_in_clear(tmp_path: Path, scheme: str) -> None:
+    with SmtpServer() as smtp:  # takes plain mail, offers no STARTTLS
+        url = SmtpUrl.parse(f"{scheme}://{LOGIN[0]}:secret@127.0.0.1:{smtp.port}")
+        with pytest.raises(mail.MailDeliveryError) as exc:
+            mail.send(url, mail.build(Settings(data_dir=tmp_path), MAIL))
+        assert smtp.received == []
+    expected = "STARTTLS extension not supported" if scheme == "smtp+starttls" else "SSLError"
+    assert expected in str(exc.value) and "secret" not in str(exc.value)
+
+
+@LOGIN_OVER_TLS
+def test_a_wrong_password_fails_without_saying_it(tmp_path: Path, ca: CertificateAuthority) -> None:
+    with SmtpServer(tls=ca.server_context(), login=LOGIN) as smtp:
+        url = SmtpUrl.parse(f"smtps://{LOGIN[0]}:hunter2@127.0.0.1:{smtp.port}")
+        with pytest.raises(mail.MailDeliveryError, match="SMTPAuthenticationError") as exc:
+            mail.send(url, mail.build(Settings(data_dir=tmp_path), MAIL), ca_file=ca.cert_file)
+        assert smtp.received == []
+    assert "hunter2" not in str(exc.value)
 
 
 # -- no mail server ---------------------------------------------------------------------------

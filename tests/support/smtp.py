@@ -1,16 +1,20 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, for the tests of
-outbound mail (``neuropil.services.mail``)."""
+outbound mail (``neuropil.services.mail``): plain, requiring STARTTLS, or TLS from the start,
+with or without a required login."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support.server import free_port
 
@@ -22,11 +26,16 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    #: Whether the message came over TLS (STARTTLS or from the start).
+    tls: bool = False
+    #: The user name the client logged in with, if it did.
+    login: str | None = None
 
 
 class _Handler:
-    def __init__(self, refuse: set[str]) -> None:
+    def __init__(self, refuse: set[str], login: tuple[str, str] | None = None) -> None:
         self.refuse = refuse
+        self.login = login
         self.received: list[Received] = []
         self.lock = threading.Lock()
 
@@ -41,26 +50,67 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        got = Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, tls, session.auth_data)
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self.received.append(got)
         return "250 OK"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and self.login == (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        )
+        if not ok:  # not handled here: aiosmtpd answers 535
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=auth_data.login.decode())
 
 
 class SmtpServer:
     """Start, stop and read a mail server on a loopback port (fixed at construction, so a
-    neuropil server can be told the URL before this one listens)."""
+    neuropil server can be told the URL before this one listens).
 
-    def __init__(self, port: int | None = None, *, refuse: set[str] | None = None) -> None:
+    ``starttls``: offer STARTTLS with this context and take nothing before it. ``tls``: speak
+    TLS from the first byte with this context. ``login``: (user, password) that every client
+    must log in with (over TLS). :attr:`url` is the ``NEUROPIL_SMTP_URL`` that reaches it.
+    """
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        refuse: set[str] | None = None,
+        starttls: ssl.SSLContext | None = None,
+        tls: ssl.SSLContext | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        assert not (starttls and tls), "STARTTLS or TLS from the start, not both"
         self.port = port or free_port()
-        self._handler = _Handler(refuse or set())
+        self._handler = _Handler(refuse or set(), login)
+        self._starttls = starttls
+        self._tls = tls
         self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        scheme = "smtps" if self._tls else "smtp+starttls" if self._starttls else "smtp"
+        login = self._handler.login
+        user = f"{quote(login[0], safe='')}:{quote(login[1], safe='')}@" if login else ""
+        return f"{scheme}://{user}127.0.0.1:{self.port}"
 
     def start(self) -> SmtpServer:
-        self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if self._starttls:
+            options.update(tls_context=self._starttls, require_starttls=True)
+        if self._handler.login:
+            # aiosmtpd knows only its own STARTTLS as TLS; from the start, it is TLS too
+            options.update(authenticator=self._handler.authenticate, auth_required=True)
+            options.update(auth_require_tls=self._tls is None)
+        self._controller = Controller(
+            self._handler, hostname="127.0.0.1", port=self.port, ssl_context=self._tls, **options
+        )
         self._controller.start()
         return self
 

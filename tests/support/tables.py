@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from neuropil.config import Settings
+from neuropil.db.engine import normalize_url, sqlite_url
+from neuropil.db.models import AssetBlob
 from neuropil.demo_data import make_demo_files
 from neuropil.nwb.metadata import extract_asset_metadata
+from neuropil.services.context import make_store
+from neuropil.storage import BlobStore, blob_key
 from neuropil.tables import SEP
-from tests.api.helpers import create_dandiset, upload_asset, wait_for
+from tests.api.helpers import create_dandiset, etag_of, upload_asset, wait_for
+from tests.conftest import Archive
 from tests.support.dandisets import publishable_metadata
 from tests.support.nwb import NwbSet
 
@@ -92,3 +101,61 @@ def read_with_pynwb(path: Path) -> dict[str, Any]:
             "imaging_planes": SEP.join(sorted(f.imaging_planes)),
             "acquisition": SEP.join(sorted(f.acquisition)),
         }
+
+
+# -- the server's kept tables, reached around the API (rebuild tests) --------------------------
+
+
+def _execute(archive: Archive, statement: str | sa.Executable, **params: Any) -> list[Any]:
+    url = archive.server.database_url or sqlite_url(archive.server.data_dir / "neuropil.db")
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            query = sa.text(statement) if isinstance(statement, str) else statement
+            result = conn.execute(query, params)
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def server_store(archive: Archive) -> BlobStore:
+    """The store the archive's server uses (its settings come from the same environment)."""
+    return make_store(Settings(data_dir=archive.server.data_dir))
+
+
+def _kept_prefix(archive: Archive, ident: str, version: str) -> str:
+    (pk,) = _execute(
+        archive,
+        "SELECT id FROM versions WHERE dandiset_id = :d AND version = :v",
+        d=int(ident),
+        v=version,
+    )
+    return f"tables/v{pk[0]}/"
+
+
+def kept_rows(archive: Archive, ident: str, name: str, version: str = "draft") -> list[Any]:
+    """The rows of a kept table as the server stored them."""
+    key = f"{_kept_prefix(archive, ident, version)}{name}.json"
+    rows: list[Any] = json.loads(b"".join(server_store(archive).read(key)))["rows"]
+    return rows
+
+
+def forget_tables(archive: Archive, ident: str, version: str = "draft") -> None:
+    """Delete the version's kept tables: the next request builds them from scratch."""
+    store = server_store(archive)
+    for obj in list(store.list(_kept_prefix(archive, ident, version))):
+        store.delete(obj.key)
+
+
+def unhashed_blob(archive: Archive, data: bytes) -> str:
+    """A blob whose sha256 has not arrived (and will not: no job computes it); its id."""
+    blob_id = str(uuid.uuid4())
+    server_store(archive).put(blob_key(blob_id), data)
+    row = {"blob_id": blob_id, "key": blob_key(blob_id), "etag": etag_of(data), "size": len(data)}
+    _execute(archive, sa.insert(AssetBlob).values(**row, sha256=None, embargoed=False))
+    return blob_id
+
+
+def arrive_sha256(archive: Archive, blob_id: str, sha256: str) -> None:
+    """Write the sha256 of an :func:`unhashed_blob` (what the hashing job would)."""
+    _execute(archive, "UPDATE asset_blobs SET sha256 = :h WHERE blob_id = :b", h=sha256, b=blob_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuropil.tables import facts_of, file_row, is_nwb
+from neuropil.tables import AssetFacts, facts_of, file_row, is_nwb, manifest_facts
 from neuropil.tables.columns import FILES, names
 
 
@@ -46,6 +46,7 @@ def test_facts_read_participants_sessions_and_terms() -> None:
         "Units",
     )
     assert is_nwb("x.bin", f)
+    assert AssetFacts.from_json(f.to_json()) == f  # as a kept sessions table holds them
 
 
 def test_a_session_without_identifier_has_no_session_key() -> None:
@@ -72,3 +73,22 @@ def test_file_row_has_the_manifest_columns() -> None:
     )
     assert list(row) == names(FILES)
     assert (row["dandi_etag"], row["sha256"], row["size"]) == ("e-1", None, 3)
+
+
+def test_a_manifest_row_is_made_again_from_the_facts_it_holds() -> None:
+    md = {
+        "encodingFormat": "application/x-nwb",
+        "wasAttributedTo": [participant("m1", species={"name": "mouse"}, strain={"name": "B6"})],
+        "wasGeneratedBy": [{"schemaKey": "Session", "identifier": "s1", "description": "d"}],
+        "measurementTechnique": [{"name": "a"}],
+        "variableMeasured": [{"value": "Units"}],
+    }
+    cells: dict[str, Any] = {
+        "path": "a.nwb",
+        "asset_id": "id",
+        "download_url": None,
+        "size": 3,
+        "digest": {"dandi:dandi-etag": "e-1"},
+    }
+    row = file_row(**cells, facts=facts_of(md))
+    assert file_row(**cells, facts=manifest_facts(row)) == row

@@ -12,6 +12,10 @@ from neuropil.web.routes import accounts, admin, files, manage
 from tests.conftest import Archive
 from tests.web.helpers import PASSWORD, WebClient, signed_in_user, text, unique_user
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 def test_sign_up_approval_and_sign_in(archive: Archive) -> None:
     admin_web, _, _ = signed_in_user(archive, admin=True)

@@ -23,6 +23,10 @@ from tests.api.publishing import asset_metadata
 from tests.conftest import Archive
 from tests.web.helpers import WebClient, signed_in_user
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 PATH = "sub-01/sub-01_ecephys.bin"
 DOWNLOAD_LINK = re.compile(r'id="download-link" href="([^"]+)"')
 LIST_LINK = re.compile(r'href="([^"]+)" download>download</a>')

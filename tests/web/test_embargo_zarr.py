@@ -31,6 +31,10 @@ from tests.support.zarrs import (
 )
 from tests.web.helpers import WebClient, signed_in_user
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 PATH = "sub-01/sample.zarr"
 LINK = re.compile(r'<a class="zarr-file" href="([^"]+)">([^<]+)</a>')
 #: The metadata documents at the root of :func:`make_zarr`'s Zarr, in the panel's order.

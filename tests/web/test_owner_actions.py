@@ -9,10 +9,15 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Archive
 from tests.support.dandisets import seed
 from tests.web.helpers import WebClient, field_errors, signed_in_user, text
+
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
 
 
 def _create(web: WebClient, name: str) -> str:

@@ -18,6 +18,10 @@ from tests.conftest import Archive
 from tests.support.dandisets import Seeded, create_dandiset, seed
 from tests.web.helpers import WebClient, signed_in_user, text
 
+# Its subject is what a client or a page does over HTTP, not what the database does: one
+# backend (the services below are tested on both in tests/api).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def anon(archive: Archive) -> Iterator[WebClient]:

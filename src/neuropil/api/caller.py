@@ -1,6 +1,9 @@
 """Who calls the API: DANDI's ``Authorization: token <key>`` header, or a review link.
 
-The web pages know their visitor from a session cookie instead (:mod:`neuropil.web.state`).
+A review link's token comes as ``?review=<token>`` or in the ``X-Neuropil-Review`` header
+(:mod:`neuropil.core.review_links`): the header serves readers that append paths to a base
+URL and drop its query (zarr-python under ``neuropil.open_zarr``). The web pages know their
+visitor from a session cookie instead (:mod:`neuropil.web.state`).
 """
 
 from __future__ import annotations
@@ -10,23 +13,31 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from neuropil.core.review_links import REVIEW_HEADER, REVIEW_PARAM
 from neuropil.db.models import User
 from neuropil.errors import NotAuthenticated
 from neuropil.server.request import get_ctx
 from neuropil.services import auth, reviewers
 
-#: The query parameter of a review link's token (``?review=<token>``): read access to one
-#: embargoed dandiset without an ``Authorization`` header (:mod:`neuropil.services.reviewers`).
-REVIEW_PARAM = "review"
+__all__ = ["REVIEW_HEADER", "REVIEW_PARAM", "CurrentUser", "get_user", "review_token"]
+
+# REVIEW_PARAM (``?review=<token>``) and REVIEW_HEADER carry a review link's token: read
+# access to one embargoed dandiset without an ``Authorization`` header
+# (:mod:`neuropil.services.reviewers`). Their names are shared with the client.
+
+
+def review_token(request: Request) -> str | None:
+    """A review link's token, from ``?review=`` or else the :data:`REVIEW_HEADER` header."""
+    return request.query_params.get(REVIEW_PARAM) or request.headers.get(REVIEW_HEADER) or None
 
 
 def get_user(request: Request) -> User | None:
-    """The caller from ``Authorization: token <key>``, else from a review link's
-    ``?review=<token>``; neither means anonymous."""
+    """The caller from ``Authorization: token <key>``, else from a review link's token
+    (:func:`review_token`); neither means anonymous."""
     header = request.headers.get("authorization", "")
     keyword, _, key = header.partition(" ")
     if keyword.lower() != "token":
-        review = request.query_params.get(REVIEW_PARAM)
+        review = review_token(request)
         if review:
             return reviewers.user_for_review_token(get_ctx(request), review)
         return None
@@ -39,7 +50,12 @@ def get_user(request: Request) -> User | None:
 async def _user_dependency(request: Request) -> User | None:
     """:func:`get_user` as a dependency: anonymous callers cost no hop to the thread pool
     (a plain ``def`` dependency always does); a token (or review link) is looked up there."""
-    if "authorization" not in request.headers and REVIEW_PARAM not in request.query_params:
+    headers = request.headers
+    if (
+        "authorization" not in headers
+        and REVIEW_HEADER not in headers
+        and REVIEW_PARAM not in request.query_params
+    ):
         return None
     return await run_in_threadpool(get_user, request)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from neuropil.cli.server_options import data_option, open_context
+from neuropil.core.citation import citation_name
 from neuropil.errors import NeuropilError
-from neuropil.services import auth, gc
-from neuropil.services.metadata import citation_name
+from neuropil.services import auth
 
 
 @click.group()
@@ -91,6 +91,8 @@ def db_upgrade(data_dir: Path) -> None:
 @data_option
 def gc_command(data_dir: Path) -> None:
     """Remove abandoned uploads, orphaned objects and unreferenced blobs."""
+    from neuropil.services import gc  # the tables, Zarr and index modules: not for `users`
+
     ctx = open_context(data_dir)
     report = gc.collect(ctx)
     click.echo(

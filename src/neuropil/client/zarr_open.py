@@ -4,6 +4,10 @@ The store is a plain mapping over HTTP through neuropil's transport (retries, TL
 only for the archive's own origin): key -> bytes, a missing key is a ``KeyError``. When the
 Zarr has consolidated metadata (``.zmetadata``) the whole hierarchy is opened from that one
 request; array chunks are fetched as they are read.
+
+A review link's reader opens the Zarr's URL with ``?review=<token>``: keys are appended to
+the URL's path, which would drop its query, so the token is taken off the URL and sent in a
+header instead (:mod:`neuropil.core.review_links`), to the archive's origin only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from neuropil.core.review_links import split_review
 from neuropil.errors import NotFound, Unsupported, UsageError
 from neuropil.http import redirects
 from neuropil.http.transport import Transport
@@ -98,11 +103,13 @@ def open_zarr(source: str | Mapping[str, Any], *, token: str | None = None) -> A
 
     ``source`` is a Zarr's key URL (``https://archive/zarr/<zarr_id>/``) or a Zarr asset as
     the API shows it (its metadata's ``contentUrl`` names that URL). ``token`` is sent to
-    that archive only (for embargoed data)."""
+    that archive only (for embargoed data); so is a review link's token, given as the URL's
+    ``?review=<token>``."""
     url = source if isinstance(source, str) else zarr_base_url(dict(source))
+    url, review = split_review(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"{url!r} is not an http(s) URL of a Zarr.")
     # The group reads chunks lazily, long after this returns: the transport stays open.
-    transport = Transport(f"{parts.scheme}://{parts.netloc}/api", token)
+    transport = Transport(f"{parts.scheme}://{parts.netloc}/api", token, review=review)
     return open_group(transport, url)

@@ -12,18 +12,22 @@ URL                                    default port  connection
 ``smtps://user:pass@host``             465           TLS from the start
 =====================================  ============  =======================================
 
-Certificates are checked against the system's CAs. A user name and password are refused on
-a plain ``smtp://`` connection unless the server is on this machine (loopback).
+Certificates are checked (chain and host name) against the system's CAs, or only against
+those of ``NEUROPIL_SMTP_CA_FILE`` for a server with a private CA (:func:`tls_context`). A
+user name and password are refused on a plain ``smtp://`` connection unless the server is
+on this machine (loopback).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["Security", "SmtpUrl"]
+__all__ = ["Security", "SmtpUrl", "tls_context"]
 
 
 class Security(StrEnum):
@@ -102,3 +106,14 @@ class SmtpUrl:
                 "it would send the password unencrypted; use smtp+starttls:// or smtps://"
             )
         return cls(parts.hostname, port, security, username, password)
+
+
+def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """How an SMTP connection checks the server's certificate: against the system's CAs, or,
+    with ``ca_file`` (PEM, one CA or several), against those CAs only.
+
+    Only, not also: an archive whose mail server has a private CA trusts nobody else to speak
+    for that server. A file that cannot be read or holds no certificate raises
+    :class:`OSError` (:class:`ssl.SSLError` for the latter).
+    """
+    return ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from neuropil._version import __version__
+from neuropil.core.review_links import REVIEW_HEADER
 from neuropil.errors import RemoteError, remote_error
 from neuropil.http.netbackend import http_transport
 from neuropil.http.tls import client_context
@@ -85,7 +86,9 @@ def error_for(response: httpx.Response) -> RemoteError:
 
 
 class Transport:
-    """A pooled ``httpx.Client`` bound to an API base URL and an optional token.
+    """A pooled ``httpx.Client`` bound to an API base URL and an optional token, or a
+    review link's token (``review``, sent in its header: :mod:`neuropil.core.review_links`).
+    Either goes only with requests that ask for ``auth`` (the API's origin).
 
     ``transport`` replaces the network below the client (an ``httpx.BaseTransport`` such as
     ``httpx.MockTransport``); the default is the tuned network backend with neuropil's TLS
@@ -97,6 +100,7 @@ class Transport:
         api_url: str,
         token: str | None = None,
         *,
+        review: str | None = None,
         backoff: Backoff | None = None,
         timeout: httpx.Timeout | None = None,
         max_connections: int = 32,
@@ -104,6 +108,7 @@ class Transport:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
+        self.review = review
         self.backoff = backoff or Backoff()
         if transport is None:
             limits = httpx.Limits(
@@ -135,6 +140,8 @@ class Transport:
         headers = dict(extra or {})
         if auth and self.token:
             headers["Authorization"] = f"token {self.token}"
+        if auth and self.review:
+            headers[REVIEW_HEADER] = self.review
         return headers
 
     def request(

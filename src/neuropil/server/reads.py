@@ -15,8 +15,12 @@ wait, and nothing does: the database reads on connections of their own and raise
 worker thread, where waiting blocks no one. A read is safe to run twice.
 
 Everywhere else (PostgreSQL, whose every statement waits for the server; a store across a
-network) a marked handler runs on a worker thread, as an unmarked one does. Writes are
-never marked: one may wait up to SQLite's ``busy_timeout`` for the write lock.
+network) a marked handler runs on a worker thread, but at most :data:`SHORT_READ_THREADS`
+of them at once (their own :class:`anyio.CapacityLimiter`, apart from the 40 threads of
+unmarked handlers): a few threads keep the server busy while Python works on another
+request, and many only queue at the GIL. A slow handler (a search, an upload) is never
+marked, so it cannot hold these threads. Writes are never marked: one may wait up to
+SQLite's ``busy_timeout`` for the write lock.
 """
 
 from __future__ import annotations
@@ -31,13 +35,25 @@ from anyio.lowlevel import RunVar
 from neuropil.db.engine import Database, WouldWait
 from neuropil.services.context import Context
 
-__all__ = ["install", "on_loop", "short_read"]
+__all__ = ["SHORT_READ_THREADS", "install", "on_loop", "short_read"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 #: The database whose hot reads run on this event loop (``None``: they run on threads).
 _ON_LOOP: RunVar[Database | None] = RunVar("neuropil_reads_on_loop", default=None)
+#: How many short reads run on worker threads at once (per process).
+SHORT_READ_THREADS = 4
+_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("neuropil_short_read_limiter")
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    try:
+        return _LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(SHORT_READ_THREADS)
+        _LIMITER.set(limiter)
+        return limiter
 
 
 def on_loop(ctx: Context) -> bool:
@@ -66,6 +82,6 @@ def short_read(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
                     return call()
             except WouldWait:
                 pass  # it would have waited: again, on a thread
-        return await anyio.to_thread.run_sync(call)
+        return await anyio.to_thread.run_sync(call, limiter=_limiter())
 
     return run

@@ -175,7 +175,10 @@ def _select(with_metadata: bool) -> sa.Select[Any]:
 def _records(
     s: Session, q: sa.Select[Any], with_metadata: bool, params: dict[str, Any] | None = None
 ) -> list[AssetRecord]:
-    return [_record(r, r[_METADATA] if with_metadata else None) for r in s.execute(q, params)]
+    # On the session's connection: rows of columns, not entities, need none of the ORM's
+    # result set-up (half the CPU of a one-row statement through ``Session.execute``).
+    rows = s.connection().execute(q, params)
+    return [_record(r, r[_METADATA] if with_metadata else None) for r in rows]
 
 
 def _like_escape(text: str) -> str:
@@ -226,7 +229,7 @@ def list_assets(
         params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
         filters: list[str] = ["zarr"] if zarr_only else []
         if path:
-            exact = s.scalar(_EXACT, {"version_id": ver.id, "path": path})
+            exact = s.connection().scalar(_EXACT, {"version_id": ver.id, "path": path})
             if exact is not None:
                 filters.append("exact")
                 params["exact"] = exact
@@ -244,7 +247,12 @@ def list_assets(
                 filters.append("range")
                 params.update(_range_params(prefix))
         count_q, page_q = _listing(tuple(filters), key, desc, with_metadata)
-        total = (s.scalar(count_q, params) or 0) if count else None
+        if not count:
+            total = None
+        elif filters == ["exact"]:  # the one member at that path
+            total = 1
+        else:
+            total = s.connection().scalar(count_q, params) or 0
         page = _records(s, page_q, with_metadata, params)
     return total, page[:limit], len(page) > limit
 
@@ -357,7 +365,11 @@ def get_asset_at(
     with ctx.db.read() as s:
         dandiset, ver = _resolve(s, user, identifier, version or DRAFT)
         if version is None:
-            newest = [v for v, _ in records.head_versions(s, [dandiset.id]) if v.version != DRAFT]
+            newest = [
+                h.version
+                for h in records.head_versions(s, [dandiset.id])
+                if h.version.version != DRAFT
+            ]
             ver = newest[0] if newest else ver
         found = s.scalar(_EXACT, {"version_id": ver.id, "path": path})
         rows = _records(s, _asset_query().where(Asset.id == found), True) if found else []

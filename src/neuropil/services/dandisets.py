@@ -62,19 +62,21 @@ def version_stats(s: Session, version_ids: list[int]) -> dict[int, VersionStats]
 
 
 def load_infos(s: Session, dandisets: list[Dandiset]) -> list[DandisetInfo]:
-    """Drafts, newest published versions, their totals and the active uploads, in two
-    prebuilt statements (:mod:`.records`); the versions are detached rows."""
+    """Drafts, newest published versions, their totals and the active uploads, in one
+    prebuilt statement (:mod:`.records`); the versions are detached rows."""
     if not dandisets:
         return []
     ids = [d.id for d in dandisets]
     drafts: dict[int, Version] = {}
     published: dict[int, Version] = {}
     stats: dict[int, VersionStats] = {}
-    for v, totals in records.head_versions(s, ids):
+    uploads: dict[int, int] = {}
+    for head in records.head_versions(s, ids):
+        v = head.version
         (drafts if v.version == DRAFT else published)[v.dandiset_id] = v
-        if totals is not None:
-            stats[v.id] = VersionStats(*totals)
-    uploads = records.upload_counts(s, ids)
+        if head.totals is not None:
+            stats[v.id] = VersionStats(*head.totals)
+        uploads[v.dandiset_id] = head.uploads
     return [
         DandisetInfo(d, drafts[d.id], published.get(d.id), stats, uploads.get(d.id, 0))
         for d in dandisets

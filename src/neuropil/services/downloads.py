@@ -9,10 +9,11 @@ button works for an embargoed file). Each face reads the asset through
 :mod:`neuropil.services.visibility` refuses, and hands the record here. An embargoed blob's
 URL is always signed and expiring (:func:`neuropil.services.blob_urls.download_url`).
 
-The files of a Zarr asset go the same way (:func:`zarr_file`): the web app's
-``/dandiset/{id}/{version}/files/{asset_id}/zarr/{key}`` answers the Zarr panel's links of an
-embargoed dandiset with a signed URL of the file's object, as the key URL ``/zarr/<id>/<key>``
-reads no session.
+The files of a Zarr go the same way (:func:`zarr_key`): the API's
+``/api/zarr/{id}/files/?prefix=<key>&download=true`` and the web app's
+``/dandiset/{id}/{version}/files/{asset_id}/zarr/{key}`` (:func:`zarr_file`) answer an
+embargoed Zarr's file with a signed URL of its object: the key URL ``/zarr/<id>/<key>``
+reads no session, and a redirect to it would drop a review link's ``?review=``.
 """
 
 from __future__ import annotations
@@ -90,32 +91,49 @@ def redirect(
 def zarr_file(
     ctx: Context, urls: Urls, *, user: User | None, asset: AssetRecord, key: str
 ) -> Redirect:
-    """Where the file at ``key`` of a Zarr asset (read by a caller allowed to) goes.
-
-    An open Zarr's file goes to its stable key URL (``/zarr/<id>/<key>``, what the API and
-    ``zarr.open_group`` read); an embargoed one's to a signed, expiring URL of its object, so
-    a reader known by a session or a review link's cookie needs no API key. Metadata
-    documents are served as JSON, to show in place; other files as attachments. A blob asset
-    has no files (404); an invalid key (``..``, absolute) is refused (400) before any read.
-    """
+    """Where the file at ``key`` of a Zarr asset (read by a caller allowed to) goes: as
+    :func:`zarr_key` decides. A blob asset has no files (404)."""
     zarr = asset.zarr
     if zarr is None:
         raise NotFound(f"{asset.path!r} is not a Zarr archive.")
+    return zarr_key(ctx, urls, user=user, zarr_id=zarr.zarr_id, key=key)
+
+
+def zarr_key(ctx: Context, urls: Urls, *, user: User | None, zarr_id: str, key: str) -> Redirect:
+    """Where the file at ``key`` of the Zarr ``zarr_id`` goes, for ``user`` (the API's
+    ``files/?prefix=<key>&download=true`` and the web app's route both answer with this).
+
+    An embargoed Zarr's file goes to a signed, expiring URL of its object, so a reader known
+    by a session or a review link needs no API key to follow it; metadata documents are
+    served as JSON, to show in place, other files as attachments. An open Zarr's file goes
+    to a presigned URL of its object when the store presigns (as on DANDI), else to its
+    stable key URL (``/zarr/<id>/<key>``), which clients read the other keys from directly
+    (``docs/design/zarr.md``). An invalid key (``..``, absolute) is refused (400) before any
+    read; the caller passes the same check as every read of the Zarr's dandiset.
+    """
     validate_zarr_key(key)
-    # Read as the caller again: the same check as every read of the Zarr's dandiset.
-    found = reading.file_at(ctx, user=user, zarr_id=zarr.zarr_id, key=key)
-    if not asset.embargoed:
-        return Redirect(zarr_url(urls, zarr.zarr_id, found.key))
-    metadata = posixpath.basename(found.key) in METADATA_NAMES
-    kind = "inline" if metadata else "attachment"
-    location = _signed_url(
-        ctx,
-        urls,
-        key=found.object_key,
-        wanted="application/json" if metadata else None,
-        disposition=content_disposition(kind, found.key),
-    )
-    return Redirect(location)
+    read = reading.read_file(ctx, user=user, zarr_id=zarr_id, key=key)
+    found = read.file
+    if read.embargoed:
+        metadata = posixpath.basename(found.key) in METADATA_NAMES
+        kind = "inline" if metadata else "attachment"
+        wanted = "application/json" if metadata else None
+        disposition = content_disposition(kind, found.key)
+        return Redirect(
+            _signed_url(ctx, urls, key=found.object_key, wanted=wanted, disposition=disposition)
+        )
+    if ctx.store.capabilities.presigned_urls:
+        return Redirect(
+            blob_urls.download_url(
+                ctx,
+                urls,
+                key=found.object_key,
+                content_type=None,
+                disposition=None,
+                expires_in=DOWNLOAD_EXPIRY,
+            )
+        )
+    return Redirect(zarr_url(urls, zarr_id, found.key))
 
 
 def _signed_url(ctx: Context, urls: Urls, *, key: str, wanted: str | None, disposition: str) -> str:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from neuropil.config import Settings
 from neuropil.core.ids import DRAFT
-from neuropil.core.smtp_url import Security, SmtpUrl
+from neuropil.core.smtp_url import Security, SmtpUrl, tls_context
 from neuropil.db.models import Dandiset
 from neuropil.jobs.protocol import PermanentJobError
 from neuropil.services.context import Context
@@ -128,8 +128,7 @@ def build(settings: Settings, mail: Mail) -> EmailMessage:
 
 
 # -- delivering -------------------------------------------------------------------------------
-def _connect(server: SmtpUrl) -> smtplib.SMTP:
-    tls = ssl.create_default_context()
+def _connect(server: SmtpUrl, tls: ssl.SSLContext) -> smtplib.SMTP:
     if server.security == Security.TLS:
         return smtplib.SMTP_SSL(server.host, server.port, timeout=SMTP_TIMEOUT, context=tls)
     smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
@@ -142,11 +141,12 @@ def _connect(server: SmtpUrl) -> smtplib.SMTP:
     return smtp
 
 
-def send(server: SmtpUrl, msg: EmailMessage) -> None:
-    """Hand ``msg`` to ``server``. A recipient refused for good raises
+def send(server: SmtpUrl, msg: EmailMessage, *, ca_file: Path | None = None) -> None:
+    """Hand ``msg`` to ``server``, whose certificate (with TLS) is checked against the CAs
+    of ``ca_file``, else the system's. A recipient refused for good raises
     :class:`PermanentJobError`; anything else that fails, :class:`MailDeliveryError`."""
     try:
-        with _connect(server) as smtp:
+        with _connect(server, tls_context(ca_file)) as smtp:
             if server.username is not None and server.password is not None:
                 smtp.login(server.username, server.password)
             smtp.send_message(msg)
@@ -157,6 +157,16 @@ def send(server: SmtpUrl, msg: EmailMessage) -> None:
                 f"{server} refused {', '.join(exc.recipients)} for good: {exc.recipients}"
             ) from exc
         raise MailDeliveryError(f"{server} refused the recipient for now: {exc}") from exc
+    except ssl.SSLCertVerificationError as exc:  # say what a certificate must be to pass
+        trusted = (
+            f"a CA in {ca_file}"
+            if ca_file
+            else "a CA the system trusts (or set NEUROPIL_SMTP_CA_FILE)"
+        )
+        raise MailDeliveryError(
+            f"{server}: its certificate is not trusted ({exc.verify_message}); it must name "
+            f"{server.host} and be signed by {trusted}"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # OSError: refused, timeout, TLS, DNS
         raise MailDeliveryError(f"{server}: {type(exc).__name__}: {exc}") from exc
 
@@ -200,7 +210,7 @@ def deliver(ctx: Context, payload: dict[str, Any]) -> None:
         log.info("mail: no NEUROPIL_SMTP_URL; wrote %r to %s as %s", mail.subject, msg["To"], path)
         return
     try:
-        send(server, msg)
+        send(server, msg, ca_file=ctx.settings.smtp_ca_file)
     except MailDeliveryError as exc:
         tries = int(payload.get("tries") or 0)
         if tries >= len(RETRY_DELAYS):

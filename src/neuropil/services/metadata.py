@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from dandischema.consts import DANDI_SCHEMA_VERSION
 
 from neuropil._version import __version__
+from neuropil.core.citation import citation_name
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import Dandiset, User, Version
 from neuropil.services.content import BlobLike, ZarrLike, content_of
@@ -223,21 +224,6 @@ def strip_version_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 #: dandischema's pattern of a person's name: "Last, First".
 PERSON_NAME = re.compile(r"([\w\s\-\.']+),\s+([\w\s\-\.']+)")
-
-
-def citation_name(text: str) -> str:
-    """A person's name as DANDI wants it, "Last, First": kept when it is one already;
-    "First Middle Last" becomes "Last, First Middle"; a single word (a user name such as
-    ``alice``) becomes "Alice, Alice", valid until the person gives their real name."""
-    cleaned = " ".join(re.sub(r"[^\w\s\-\.',]", " ", text).split())
-    last, comma, first = cleaned.partition(",")
-    if comma and last.strip() and first.strip() and "," not in first:
-        return f"{last.strip()}, {first.strip()}"
-    words = cleaned.replace(",", " ").split()
-    if len(words) > 1:
-        return f"{words[-1]}, {' '.join(words[:-1])}"
-    word = words[0].capitalize() if words else "Unknown"
-    return f"{word}, {word}"
 
 
 def default_contributor(user: User) -> dict[str, Any]:

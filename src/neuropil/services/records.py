@@ -17,6 +17,7 @@ call reads the database, in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -67,20 +68,24 @@ DANDISET_COLUMNS = tuple(_D_COLS)
 _V_COLS = _columns(_V, _VERSION_FIELDS)
 _ND, _NV = len(_D_COLS), len(_V_COLS)
 
-#: A dandiset and one of its versions by name (``NULL`` columns when it has none such).
+_U_COLS = _columns(_U, _USER_FIELDS)
+#: A dandiset and one of its versions by name (``NULL`` columns when it has none such),
+#: one row per owner (``NULL`` user columns when it has none).
 DANDISET_VERSION = (
-    sa.select(*_D_COLS, *_V_COLS)
+    sa.select(*_D_COLS, *_V_COLS, *_U_COLS)
     .select_from(
         _D.outerjoin(
             _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
         )
+        .outerjoin(_O, _O.c.dandiset_id == _D.c.id)
+        .outerjoin(_U, _U.c.id == _O.c.user_id)
     )
     .where(_D.c.id == sa.bindparam("id"))
 )
 DANDISETS = sa.select(*_D_COLS).where(_D.c.id.in_(sa.bindparam("ids", expanding=True)))
 #: The owners of dandisets, as the ORM's ``selectin`` loader of ``Dandiset.owners`` asks.
 OWNERS = (
-    sa.select(_O.c.dandiset_id, *_columns(_U, _USER_FIELDS))
+    sa.select(_O.c.dandiset_id, *_U_COLS)
     .select_from(_O.join(_U, _U.c.id == _O.c.user_id))
     .where(_O.c.dandiset_id.in_(sa.bindparam("ids", expanding=True)))
 )
@@ -94,9 +99,17 @@ _LATEST_PUBLISHED = (
     .scalar_subquery()
 )
 _ROOT = sa.and_(_P.c.version_id == _V.c.id, _P.c.path == "")
-#: Each dandiset's draft and newest published version, with their root's totals.
+#: The active uploads of the dandiset of the outer ``versions`` row.
+_UPLOADS = (
+    sa.select(sa.func.count())
+    .select_from(_UP)
+    .where(_UP.c.dandiset_id == _V.c.dandiset_id)
+    .scalar_subquery()
+)
+#: Each dandiset's draft and newest published version, with their root's totals and the
+#: dandiset's active uploads (one statement: each costs SQLAlchemy more than SQLite).
 HEAD_VERSIONS = (
-    sa.select(*_V_COLS, _P.c.aggregate_files, _P.c.aggregate_size)
+    sa.select(*_V_COLS, _P.c.aggregate_files, _P.c.aggregate_size, _UPLOADS)
     .select_from(_V.outerjoin(_P, _ROOT))
     .where(
         _V.c.dandiset_id.in_(sa.bindparam("ids", expanding=True)),
@@ -106,11 +119,6 @@ HEAD_VERSIONS = (
 #: Files and bytes of versions: their folder tree's root (kept in the writes' transactions).
 VERSION_TOTALS = sa.select(_P.c.version_id, _P.c.aggregate_files, _P.c.aggregate_size).where(
     _P.c.version_id.in_(sa.bindparam("ids", expanding=True)), _P.c.path == ""
-)
-UPLOAD_COUNTS = (
-    sa.select(_UP.c.dandiset_id, sa.func.count())
-    .where(_UP.c.dandiset_id.in_(sa.bindparam("ids", expanding=True)))
-    .group_by(_UP.c.dandiset_id)
 )
 
 
@@ -144,12 +152,18 @@ def dandiset_and_version(
 ) -> tuple[Dandiset, Version | None] | None:
     """Dandiset ``number`` (with its owners) and its version ``version_name`` if it has one;
     ``None`` if there is no such dandiset."""
-    row = s.execute(DANDISET_VERSION, {"id": number, "version": version_name}).first()
-    if row is None:
+    rows = s.connection().execute(DANDISET_VERSION, {"id": number, "version": version_name})
+    first = None
+    owners: list[User] = []
+    for row in rows:
+        first = first or row
+        if row[_ND + _NV] is not None:
+            owners.append(_make(User, _USER_FIELDS, row[_ND + _NV :]))
+    if first is None:
         return None
-    d = dandiset(row[:_ND])
-    with_owners(s, [d])
-    return d, (version(row[_ND:]) if row[_ND] is not None else None)
+    d = dandiset(first[:_ND])
+    d.owners = owners
+    return d, (version(first[_ND : _ND + _NV]) if first[_ND] is not None else None)
 
 
 def dandisets(s: Session, numbers: Sequence[int]) -> dict[int, Dandiset]:
@@ -159,20 +173,30 @@ def dandisets(s: Session, numbers: Sequence[int]) -> dict[int, Dandiset]:
     return found
 
 
-def head_versions(
-    s: Session, dandiset_ids: Sequence[int]
-) -> list[tuple[Version, tuple[int, int] | None]]:
-    """The draft and newest published version of each dandiset, each with the files and
-    bytes of its root (``None`` if it has no tree)."""
-    rows = s.execute(HEAD_VERSIONS, {"ids": list(dandiset_ids)})
-    return [(version(r[:_NV]), (r[_NV], r[_NV + 1]) if r[_NV] is not None else None) for r in rows]
+@dataclass(frozen=True)
+class HeadVersion:
+    """A dandiset's draft or newest published version, the files and bytes of its root
+    (``None`` if it has no tree), and the dandiset's active uploads."""
+
+    version: Version
+    totals: tuple[int, int] | None
+    uploads: int
+
+
+def head_versions(s: Session, dandiset_ids: Sequence[int]) -> list[HeadVersion]:
+    """The draft and newest published version of each dandiset."""
+    rows = s.connection().execute(HEAD_VERSIONS, {"ids": list(dandiset_ids)})
+    return [
+        HeadVersion(
+            version(r[:_NV]),
+            (r[_NV], r[_NV + 1]) if r[_NV] is not None else None,
+            int(r[_NV + 2] or 0),
+        )
+        for r in rows
+    ]
 
 
 def version_totals(s: Session, version_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     return {
         vid: (n, size) for vid, n, size in s.execute(VERSION_TOTALS, {"ids": list(version_ids)})
     }
-
-
-def upload_counts(s: Session, dandiset_ids: Sequence[int]) -> dict[int, int]:
-    return {d: int(n) for d, n in s.execute(UPLOAD_COUNTS, {"ids": list(dandiset_ids)})}

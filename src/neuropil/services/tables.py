@@ -7,7 +7,10 @@ every change to a draft's assets moves) and what the build could not know yet: b
 without a sha256, blobs whose index had no verdict. A request rebuilds when the stamp
 differs or one of those has become known since; otherwise it reads one object. A published
 version never changes, so its table is built once (again only while hashes or indexes are
-still arriving). Who may read a table is decided by
+still arriving). A rebuild reuses the kept rows, and what builds learnt about immutable
+things (index verdicts by blob, facts by asset), kept apart as ``<name>.learnt.json`` so
+that requests served from a kept table never read it (:mod:`neuropil.services.table_build`
+says what may be reused): its cost is in what is new since. Who may read a table is decided by
 :func:`neuropil.services.versions.get_version`, as for the version itself.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,21 +29,19 @@ from neuropil.db.models import User, Version
 from neuropil.errors import NotFound
 from neuropil.services import indexes, versions
 from neuropil.services.context import Context
-from neuropil.services.table_build import (
-    Built,
-    build_files,
-    build_sessions,
-    missing_sha256,
-    version_assets,
-)
+from neuropil.services.table_build import Built, build_files, build_sessions, missing_sha256
 from neuropil.services.urls import Urls
 from neuropil.storage import BlobStore
-from neuropil.tables import TABLES, Column
+from neuropil.tables import TABLES, AssetFacts, Column
 
 PREFIX = "tables/"
 _KEY = re.compile(r"tables/v(\d+)/[^/]+\.json")
-#: Bumped when the rows a build makes change shape: older records are rebuilt.
+#: Bumped when the rows a build makes change (shape, or values for the same inputs): older
+#: records are rebuilt, and nothing of theirs but index verdicts is reused.
 FORMAT = 1
+#: What learnt facts must have been written with to be reused: the format, and the fields
+#: of :class:`AssetFacts` (a change to them is caught even if ``FORMAT`` is not bumped).
+_LEARNT_FORMAT = f"{FORMAT}:{','.join(AssetFacts.__dataclass_fields__)}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ class Record:
     rows: list[dict[str, Any]]
     missing_sha256: int
     pending: list[str]
-    known: dict[str, dict[str, Any]]
+    #: Sessions: the asset ids of each row's files (they pair with ``rows``: kept with them).
+    members: list[str] = field(default_factory=list)
+    #: Index verdicts, as records kept them before they moved to the learnt object.
+    known: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         # Not dataclasses.asdict: it deep-copies every row (0.3 s for 1,000 rows).
@@ -77,13 +81,20 @@ class Record:
         """The record, or None for one this version cannot read (it is rebuilt)."""
         try:
             raw = json.loads(data)
-            return cls(**{k: raw[k] for k in cls.__dataclass_fields__})
-        except (ValueError, TypeError, KeyError):
+            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        except (ValueError, TypeError):
             return None
 
 
 def cache_key(version_pk: int, name: str) -> str:
     return f"{PREFIX}v{version_pk}/{name}.json"
+
+
+def learnt_key(version_pk: int, name: str) -> str:
+    """What builds of table ``name`` learnt about immutable things (index verdicts by blob,
+    facts by asset): true whichever build wrote it, read by rebuilds only, never by the
+    requests a kept table serves."""
+    return f"{PREFIX}v{version_pk}/{name}.learnt.json"
 
 
 def stamp(identifier: str, version: Version) -> str:
@@ -121,18 +132,31 @@ def current(ctx: Context, version: Version, identifier: str, name: str) -> Recor
     kept = _load(ctx.store, key)
     if kept is not None and kept.stamp == want and _complete(ctx, version.id, kept):
         return kept
-    built = _build(ctx, version.id, name, kept.known if kept is not None else {})
+    learnt = learnt_key(version.id, name)
+    earlier = _reusable(ctx.store, learnt, kept)
+    if name == "files":
+        built = build_files(ctx, version.id, earlier)
+    else:
+        built = build_sessions(ctx, version.id, earlier)
     digest = hashlib.sha256(json.dumps(built.rows, sort_keys=True).encode()).hexdigest()
-    record = Record(want, digest, built.rows, built.missing_sha256, built.pending, built.known)
+    if built.known or built.facts:  # first: it is true of any record, older or newer
+        doc = {"format": _LEARNT_FORMAT, "known": built.known, "facts": built.facts}
+        ctx.store.put(learnt, json.dumps(doc, separators=(",", ":")).encode())
+    rows, missing, pending = built.rows, built.missing_sha256, built.pending
+    record = Record(want, digest, rows, missing, pending, built.members)
     ctx.store.put(key, record.to_json())
     return record
 
 
-def _build(ctx: Context, version_pk: int, name: str, known: dict[str, dict[str, Any]]) -> Built:
-    assets = version_assets(ctx, version_pk)
-    if name == "files":
-        return build_files(assets)
-    return build_sessions(ctx, assets, known)
+def _reusable(store: BlobStore, learnt: str, kept: Record | None) -> Built:
+    """What a rebuild may reuse: the kept rows if built by this format; the learnt verdicts
+    (any format) and facts (this format's)."""
+    doc = _read_json(store, learnt)
+    known = doc.get("known") or (kept.known if kept is not None else {})
+    facts = (doc.get("facts") or {}) if doc.get("format") == _LEARNT_FORMAT else {}
+    if kept is None or not kept.stamp.startswith(f"{FORMAT}:"):
+        return Built([], known=known, facts=facts)
+    return Built(kept.rows, known=known, facts=facts, members=kept.members)
 
 
 def _complete(ctx: Context, version_pk: int, kept: Record) -> bool:
@@ -148,6 +172,15 @@ def _load(store: BlobStore, key: str) -> Record | None:
     except KeyError:
         return None
     return Record.from_json(data)
+
+
+def _read_json(store: BlobStore, key: str) -> dict[str, Any]:
+    """A kept JSON object, or {} if there is none (or it is not one)."""
+    try:
+        doc = json.loads(b"".join(store.read(key)))
+    except (KeyError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def collect_orphans(ctx: Context, cutoff: datetime) -> int:

@@ -386,7 +386,8 @@ def asset_validation_errors(
     ``members`` (the version's asset count, if the caller has it) picks the cheaper of the
     two ways of :func:`_errors_queries`: by status when the archive holds fewer assets that
     are not valid than the version has members (counted on the status index, up to that
-    many), else by membership."""
+    many), else by membership. With none in those states anywhere (the usual case of a
+    valid archive), the count is the only statement."""
     if members is None:
         members = (
             s.scalar(
@@ -396,10 +397,13 @@ def asset_validation_errors(
             )
             or 0
         )
-    not_valid = s.scalar(_NOT_VALID_UP_TO, {"cap": members}) or 0
+    conn = s.connection()  # rows of columns: no ORM result set-up (see services/assets.py)
+    not_valid = conn.scalar(_NOT_VALID_UP_TO, {"cap": members}) or 0
+    if not not_valid:  # no asset of the archive is pending or invalid: nothing to list
+        return []
     pending_q, invalid_q = _BY_STATUS if not_valid < members else _BY_MEMBERSHIP
-    pending = s.execute(pending_q, {"version_id": version_id}).all()
-    invalid = s.execute(invalid_q, {"version_id": version_id}).all()
+    pending = conn.execute(pending_q, {"version_id": version_id}).all()
+    invalid = conn.execute(invalid_q, {"version_id": version_id}).all()
     out: list[dict[str, Any]] = [
         {"field": "", "message": PENDING_MESSAGE, "path": path} for path, _ in pending
     ]

@@ -15,8 +15,8 @@ from where.
 
 from neuropil.tables.columns import FILES, SEP, SESSIONS, TABLES, Column
 from neuropil.tables.contents import NwbContents, read_contents
-from neuropil.tables.facts import AssetFacts, facts_of, file_row, is_nwb
-from neuropil.tables.sessions import SessionFile, session_rows
+from neuropil.tables.facts import AssetFacts, facts_of, file_row, is_nwb, manifest_facts
+from neuropil.tables.sessions import SessionFile, session_row, session_rows, sessions_of
 
 __all__ = [
     "FILES",
@@ -30,6 +30,9 @@ __all__ = [
     "facts_of",
     "file_row",
     "is_nwb",
+    "manifest_facts",
     "read_contents",
+    "session_row",
     "session_rows",
+    "sessions_of",
 ]

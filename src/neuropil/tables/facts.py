@@ -9,12 +9,12 @@ from an NWB file. Malformed metadata never raises; a field that cannot be read i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
-from neuropil.tables.columns import SEP
+from neuropil.tables.columns import FILES, SEP
 
 NWB_MEDIA_TYPE = "application/x-nwb"
 
@@ -35,6 +35,22 @@ class AssetFacts:
     technique: str | None
     approach: str | None
     variable_measured: str | None
+
+    def to_json(self) -> list[str | None]:
+        """The fields in declaration order (what builds of the sessions table keep per asset)."""
+        return [getattr(self, name) for name in _FIELDS]
+
+    @classmethod
+    def from_json(cls, values: Sequence[str | None]) -> AssetFacts:
+        """The facts :meth:`to_json` listed; TypeError if the fields have changed since."""
+        if len(values) != len(_FIELDS):
+            raise TypeError(f"{len(values)} values for {len(_FIELDS)} fields")
+        return cls(*values)
+
+
+_FIELDS = tuple(f.name for f in fields(AssetFacts))
+#: The facts the file manifest has a column for.
+_MANIFEST_FACTS = tuple(c.name for c in FILES if c.name in _FIELDS)
 
 
 def join(values: Iterable[object]) -> str | None:
@@ -100,6 +116,13 @@ def _age(participants: list[Mapping[str, Any]]) -> str | None:
 def is_nwb(path: str, facts: AssetFacts) -> bool:
     """Whether an asset is an NWB file (by media type or name): a row of the sessions table."""
     return facts.encoding_format == NWB_MEDIA_TYPE or path.lower().endswith(".nwb")
+
+
+def manifest_facts(row: Mapping[str, Any]) -> AssetFacts:
+    """The facts a manifest row holds, the others None: :func:`file_row` makes the same row
+    from them, so a kept row can be made again without reading the asset's metadata."""
+    held = {name: row[name] for name in _MANIFEST_FACTS}
+    return AssetFacts(**{name: held.get(name) for name in _FIELDS})
 
 
 def file_row(

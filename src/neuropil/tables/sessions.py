@@ -66,7 +66,9 @@ def _count(known: list[NwbContents], field: str) -> int | None:
     return max((int(getattr(c, field)) for c in known), default=None)
 
 
-def _row(files: list[SessionFile]) -> dict[str, Any]:
+def session_row(files: list[SessionFile]) -> dict[str, Any]:
+    """The row of one session (keys in :data:`~neuropil.tables.columns.SESSIONS` order) from
+    its files in path order."""
     known = [f.contents for f in files if f.contents is not None]
     status = min((f.index_status for f in files), key=_status_rank)
     return {
@@ -96,10 +98,15 @@ def _status_rank(status: str) -> int:
     return _STATUS_RANK.index(status) if status in _STATUS_RANK else 0
 
 
-def session_rows(files: Iterable[SessionFile]) -> list[dict[str, Any]]:
-    """The sessions table (keys in :data:`~neuropil.tables.columns.SESSIONS` order), sorted
-    by subject, session and path."""
+def sessions_of(files: Iterable[SessionFile]) -> list[list[SessionFile]]:
+    """The files of each session, sessions sorted by subject, session and path, files by path."""
     groups: dict[tuple[str, str], list[SessionFile]] = {}
     for f in sorted(files, key=lambda f: f.path):
         groups.setdefault(_key(f), []).append(f)
-    return [_row(groups[k]) for k in sorted(groups)]
+    return [groups[k] for k in sorted(groups)]
+
+
+def session_rows(files: Iterable[SessionFile]) -> list[dict[str, Any]]:
+    """The sessions table (keys in :data:`~neuropil.tables.columns.SESSIONS` order), sorted
+    by subject, session and path."""
+    return [session_row(group) for group in sessions_of(files)]

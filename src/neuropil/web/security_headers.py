@@ -10,6 +10,13 @@ The OpenAPI documentation pages that FastAPI renders (``/api/docs/...``) load Sw
 ReDoc from a CDN with an inline bootstrap script, so they get the frame and sniffing
 headers but not the page policy. Responses that set their own policy (blob bytes, see
 :mod:`neuropil.services.blob_headers`) keep it.
+
+A request may carry a review link's token in a header (``X-Neuropil-Review``,
+:mod:`neuropil.core.review_links`) rather than in its URL: its answer (an embargoed Zarr's
+bytes, say) is then for that reader only, though its URL is one anonymous readers ask
+too. Shared caches never store answers to requests with ``Authorization``; for this header
+they are told so: ``Vary`` names it and, unless the answer says otherwise,
+``Cache-Control: private``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from neuropil.core.review_links import REVIEW_HEADER
 
 #: The policy of the web pages.
 PAGE_CSP = "; ".join(
@@ -40,6 +49,7 @@ ALWAYS: Mapping[str, str] = {
 #: On every HTML response.
 HTML: Mapping[str, str] = {"x-frame-options": "DENY"}
 DOCS_PREFIX = "/api/docs/"
+_REVIEW = REVIEW_HEADER.lower().encode("latin-1")
 
 
 class SecurityHeaders:
@@ -53,11 +63,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         docs = str(scope.get("path", "")).startswith(DOCS_PREFIX)
+        reviewer = any(name == _REVIEW for name, _ in scope.get("headers", ()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 _add(headers, ALWAYS)
+                if reviewer:
+                    headers.add_vary_header(REVIEW_HEADER)
+                    _add(headers, {"cache-control": "private"})
                 if headers.get("content-type", "").startswith("text/html"):
                     _add(headers, HTML)
                     if not docs:

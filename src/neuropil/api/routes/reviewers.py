@@ -3,7 +3,8 @@
 ``/api/dandisets/{id}/reviewers/``: the named accounts that may read an embargoed dandiset
 (GET, PUT the whole list as DANDI's owners PUT). ``/api/dandisets/{id}/review-links/``:
 links for anonymous peer review (GET, POST a new one, DELETE one to revoke it). Owners and
-administrators only. A link's token works as ``?review=<token>`` on any API read and as
+administrators only. A link's token works as ``?review=<token>`` (or in the
+``X-Neuropil-Review`` header, :mod:`neuropil.api.caller`) on any API read and as
 ``/review/<token>`` in a browser (:mod:`neuropil.services.reviewers`).
 """
 

@@ -20,11 +20,11 @@ from neuropil.api.params import flag
 from neuropil.api.responses import JSON
 from neuropil.errors import BadRequest
 from neuropil.server.request import Ctx, ExternalUrls, external_base, get_ctx
+from neuropil.services import downloads
 from neuropil.services.content import ZarrRecord
 from neuropil.services.metadata import isoformat
 from neuropil.services.zarr import archives, bulk, files, ingest, reading
 from neuropil.services.zarr.listing import ListedFile
-from neuropil.services.zarr.urls import file_download_url
 
 router = APIRouter(prefix="/api/zarr", tags=["zarr"])
 
@@ -130,8 +130,8 @@ def list_files(
     q = request.query_params
     prefix = q.get("prefix") or ""
     if flag(q.get("download"), False):
-        found = reading.file_at(ctx, user=user, zarr_id=zarr_id, key=prefix)
-        return RedirectResponse(file_download_url(ctx, urls, zarr_id, found), status_code=302)
+        to = downloads.zarr_key(ctx, urls, user=user, zarr_id=zarr_id, key=prefix)
+        return RedirectResponse(to.location, status_code=302, headers=to.headers)
     page, more = reading.list_files(
         ctx,
         user=user,

@@ -84,9 +84,14 @@ def load_zarr(s: Session, zarr_id: str, *, lock: bool = False) -> tuple[ZarrArch
 
 def visible_zarr(s: Session, user: User | None, zarr_id: str) -> ZarrArchive:
     """A Zarr the caller may read (anonymous 401 and others 403 for embargoed ones)."""
+    return readable_zarr(s, user, zarr_id)[0]
+
+
+def readable_zarr(s: Session, user: User | None, zarr_id: str) -> tuple[ZarrArchive, Dandiset]:
+    """:func:`visible_zarr`, and the Zarr's dandiset (read in the same query)."""
     z, dandiset = load_zarr(s, zarr_id)
     visibility.require_readable(s, user, dandiset)
-    return z
+    return z, dandiset
 
 
 def writable_zarr(s: Session, user: User | None, zarr_id: str) -> ZarrArchive:

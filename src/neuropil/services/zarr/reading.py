@@ -7,13 +7,15 @@ Every read passes the same check as any read of the Zarr's dandiset
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from neuropil.core.zarr_paths import validate_zarr_key, validate_zarr_prefix
 from neuropil.db.models import User
 from neuropil.errors import BadRequest, NotFound
 from neuropil.services.context import Context
+from neuropil.services.visibility import is_embargoed
 from neuropil.services.zarr import listing
-from neuropil.services.zarr.archives import visible_zarr
+from neuropil.services.zarr.archives import readable_zarr, visible_zarr
 from neuropil.services.zarr.files import locate
 
 MAX_LIMIT = 1000
@@ -38,11 +40,26 @@ def list_files(
     return listing.page(ctx, z, prefix=prefix, after=after, limit=limit)
 
 
+@dataclass(frozen=True)
+class ReadFile:
+    """A file of a Zarr read by a caller allowed to, and whether its bytes are embargoed
+    (its dandiset is, ``UNEMBARGOING`` included: as an asset's ``embargoed``)."""
+
+    file: listing.ListedFile
+    embargoed: bool
+
+
 def file_at(ctx: Context, *, user: User | None, zarr_id: str, key: str) -> listing.ListedFile:
     """The file at ``key`` (its object in the store), or :class:`NotFound`."""
+    return read_file(ctx, user=user, zarr_id=zarr_id, key=key).file
+
+
+def read_file(ctx: Context, *, user: User | None, zarr_id: str, key: str) -> ReadFile:
+    """:func:`file_at`, and whether the file is embargoed."""
     with ctx.db.read() as s:
-        z = visible_zarr(s, user, zarr_id)
-    return locate(ctx, z, key)
+        z, dandiset = readable_zarr(s, user, zarr_id)
+        embargoed = is_embargoed(dandiset)
+    return ReadFile(locate(ctx, z, key), embargoed)
 
 
 def present(

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
+from neuropil.core.review_links import REVIEW_PARAM
 from neuropil.errors import NotFound
 from neuropil.services import asset_admin, assets, browse, downloads
 from neuropil.services.assets import AssetRecord
@@ -160,7 +161,7 @@ def _file_page(web: Web, page: VersionPage, path: str) -> Response:
     download = web.urls.asset_download(record.asset_id)
     needs_key = page.embargo is not None
     if needs_key and web.user is None and web.review_token:
-        download += "?" + urlencode({"review": web.review_token})
+        download += "?" + urlencode({REVIEW_PARAM: web.review_token})
         needs_key = False
     asset_status: str | None = None
     problems: list[dict[str, Any]] = []
