@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from neuropil.db.engine import normalize_url, sqlite_url
-from tests.api.helpers import client, unique_name, wait_for
+from tests.api.helpers import client, create_dandiset, unique_name, wait_for
 from tests.conftest import Archive
 from tests.support.server import ServerProcess
+from tests.support.zarrs import create_zarr, finalize, local_files, upload_files
 from tests.web.helpers import WebClient, text
 
 
@@ -40,6 +42,21 @@ def new_link(c: httpx.Client, identifier: str, **body: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     found: dict[str, Any] = r.json()
     return found
+
+
+def review_zarrs(archive: Archive, folder: Path, label: str) -> tuple[str, str, str]:
+    """The Zarr folder uploaded by the archive's user to an embargoed dandiset and to an open
+    one: (the embargoed Zarr's id, the open Zarr's id, a review link's token for the first)."""
+    files = local_files(folder)
+    with client(archive.api_url, archive.user_token) as alice:
+        made = []
+        for ident in (create_embargoed(alice, label), create_dandiset(alice)):
+            zarr_id = create_zarr(alice, ident, folder.name)
+            upload_files(alice, zarr_id, files)
+            finalize(alice, zarr_id)
+            made.append((ident, zarr_id))
+        token = str(new_link(alice, made[0][0], label=label)["token"])
+    return made[0][1], made[1][1], token
 
 
 def grant(c: httpx.Client, identifier: str, *usernames: str) -> None:

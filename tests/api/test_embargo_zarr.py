@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from neuropil.core.review_links import REVIEW_HEADER
-from tests.api.embargo_helpers import create_embargoed, link_client, new_link
-from tests.api.helpers import client, create_dandiset
+from tests.api.embargo_helpers import link_client, review_zarrs
+from tests.api.helpers import client
 from tests.conftest import Archive
-from tests.support.zarrs import create_zarr, finalize, local_files, make_zarr, upload_files
+from tests.support.zarrs import local_files, make_zarr
 
 #: Who may read is decided in Python (``services.visibility``), the same on both backends.
 pytestmark = pytest.mark.backends("sqlite")
@@ -46,16 +46,9 @@ class Zarrs:
 
 @pytest.fixture(scope="module")
 def zarrs(archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zarrs]:
-    files = local_files(make_zarr(tmp_path_factory.mktemp("zarr") / "sample.zarr"))
-    with client(archive.api_url, archive.user_token) as alice:
-        made = []
-        for ident in (create_embargoed(alice, "review a Zarr"), create_dandiset(alice)):
-            zarr_id = create_zarr(alice, ident, "sample.zarr")
-            upload_files(alice, zarr_id, files)
-            finalize(alice, zarr_id)
-            made.append((ident, zarr_id))
-        token = str(new_link(alice, made[0][0], label="zarr")["token"])
-    yield Zarrs(archive, files, made[0][1], made[1][1], token)
+    folder = make_zarr(tmp_path_factory.mktemp("zarr") / "sample.zarr")
+    secret, public, token = review_zarrs(archive, folder, "review a Zarr")
+    yield Zarrs(archive, local_files(folder), secret, public, token)
 
 
 def download(c: httpx.Client, zarr_id: str, key: str) -> httpx.Response:

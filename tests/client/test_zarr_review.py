@@ -17,10 +17,9 @@ import neuropil
 from neuropil.client.zarr_open import HttpZarrStore
 from neuropil.core.review_links import REVIEW_HEADER
 from neuropil.errors import RemoteForbidden
-from tests.api.embargo_helpers import create_embargoed, new_link
-from tests.api.helpers import client, create_dandiset
+from tests.api.embargo_helpers import review_zarrs
 from tests.conftest import Archive
-from tests.support.zarrs import create_zarr, finalize, local_files, make_zarr, upload_files
+from tests.support.zarrs import make_zarr
 
 #: Who may read is decided in Python, the same on both backends.
 pytestmark = pytest.mark.backends("sqlite")
@@ -38,16 +37,8 @@ class Shared:
 @pytest.fixture(scope="module")
 def shared(archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     local = make_zarr(tmp_path_factory.mktemp("zarr") / "sample.zarr", seed=3)
-    files = local_files(local)
-    with client(archive.api_url, archive.user_token) as alice:
-        made = []
-        for ident in (create_embargoed(alice, "open_zarr review"), create_dandiset(alice)):
-            zarr_id = create_zarr(alice, ident, "sample.zarr")
-            upload_files(alice, zarr_id, files)
-            finalize(alice, zarr_id)
-            made.append((ident, zarr_id))
-        token = str(new_link(alice, made[0][0], label="open_zarr")["token"])
-    yield Shared(archive, local, made[0][1], made[1][1], token)
+    secret, public, token = review_zarrs(archive, local, "open_zarr review")
+    yield Shared(archive, local, secret, public, token)
 
 
 def our_store(group: zarr.Group) -> HttpZarrStore:
