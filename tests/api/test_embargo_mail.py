@@ -110,6 +110,15 @@ def test_each_owner_is_told_once_when_an_owner_ends_the_embargo(
     assert "outbound mail: through smtp://127.0.0.1" in server.log()
 
 
+def _opened_by_owner(server: ServerProcess, token: str, name: str) -> str:
+    """An embargoed dandiset its owner (``token``) then ends the embargo of; its id."""
+    with client(server.api_url, token) as owner:
+        ident = create_embargoed(owner, name)
+        assert owner.post(f"dandisets/{ident}/unembargo/").status_code == 200
+        assert wait_unembargoed(owner, ident)["embargo_status"] == "OPEN"
+    return ident
+
+
 def test_a_mail_server_that_is_down_delays_the_mail_not_the_unembargo(
     fresh_server: ServerProcess,
 ) -> None:
@@ -118,10 +127,7 @@ def test_a_mail_server_that_is_down_delays_the_mail_not_the_unembargo(
     server.extra_env["NEUROPIL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
     ada = _user(server, "ada", "ada@example.org")
     server.start()
-    with client(server.api_url, ada) as owner:
-        ident = create_embargoed(owner, "Down mail")
-        assert owner.post(f"dandisets/{ident}/unembargo/").status_code == 200
-        assert wait_unembargoed(owner, ident)["embargo_status"] == "OPEN"
+    ident = _opened_by_owner(server, ada, "Down mail")
 
     def retry_queued() -> bool:
         jobs = _mail_jobs(server)
@@ -151,10 +157,7 @@ def test_starttls_with_a_private_ca_sends_once_the_ca_is_trusted(
         server.extra_env["NEUROPIL_SMTP_URL"] = smtp.url  # smtp+starttls://archive:...@
         ada = _user(server, "ada", "ada@example.org", "Lovelace, Ada")
         server.start()
-        with client(server.api_url, ada) as owner:
-            ident = create_embargoed(owner, "Private CA")
-            assert owner.post(f"dandisets/{ident}/unembargo/").status_code == 200
-            assert wait_unembargoed(owner, ident)["embargo_status"] == "OPEN"
+        ident = _opened_by_owner(server, ada, "Private CA")
 
         # The system's CAs do not vouch for the server: nothing is sent, in clear or not.
         def retry_queued() -> bool:
