@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import postgres
-from tests.support.server import ServerProcess
+# The storage contract (neuropil.testing) holds the assertions of every backend's tests; let
+# pytest explain their failures. Registered here, before anything imports it.
+pytest.register_assert_rewrite("neuropil.testing")
+
+from tests.support import postgres  # noqa: E402
+from tests.support.server import ServerProcess  # noqa: E402
 
 os.environ.setdefault("DANDI_NO_ET", "1")  # the official client must not phone home
 
