@@ -7,6 +7,7 @@ is differs between them (an API token, a session cookie) and stays with each fac
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Annotated
 
@@ -26,22 +27,32 @@ def _peer_trusted(request: Request, allow: str) -> bool:
     if allow.strip() == "*":
         return True
     host = request.client.host if request.client else None
-    if host is None:
-        return False
+    return host is not None and _trusted(host, allow)
+
+
+@functools.lru_cache(maxsize=1024)
+def _trusted(host: str, allow: str) -> bool:
+    """Whether ``host`` is in ``allow`` (addresses and networks, comma-separated). Per
+    request this parsed the list again; a server sees few peers (its proxies, above all)."""
     try:
         peer = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return any(peer in net for net in _networks(allow))
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(allow: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
     for item in allow.split(","):
         item = item.strip()
         if not item:
             continue
         try:
-            if peer in ipaddress.ip_network(item, strict=False):
-                return True
+            nets.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             continue
-    return False
+    return tuple(nets)
 
 
 def external_base(request: Request, ctx: Context) -> str:
@@ -53,7 +64,7 @@ def external_base(request: Request, ctx: Context) -> str:
     if ctx.settings.public_url:
         return ctx.settings.public_url.rstrip("/")
     h = request.headers
-    scheme = request.url.scheme
+    scheme: str = request.scope["scheme"]  # (``request.url`` builds a URL object: 10 µs)
     host = h.get("host") or f"{request.url.hostname}:{request.url.port}"
     prefix = ""
     if _peer_trusted(request, ctx.settings.forwarded_allow_ips):

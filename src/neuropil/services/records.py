@@ -123,7 +123,21 @@ VERSION_TOTALS = sa.select(_P.c.version_id, _P.c.aggregate_files, _P.c.aggregate
 
 
 def _make(cls: type[Any], fields: Sequence[str], values: Sequence[Any]) -> Any:
-    return cls(**dict(zip(fields, values, strict=True)))
+    """A detached instance of the mapped ``cls`` holding ``values`` as its loaded state.
+
+    As the ORM's own loading does: a new instance from the class manager, its attributes
+    put straight into its ``__dict__`` (the instance state's dict). The mapped constructor
+    sets each through the attribute instrumentation (events, history): 15 µs for a
+    version against 1.3 µs this way, and a read makes three to five of them.
+    """
+    out = cls._sa_class_manager.new_instance()
+    out.__dict__.update(zip(fields, values, strict=True))
+    return out
+
+
+def _set_owners(d: Dandiset, owners: list[User]) -> None:
+    """A detached dandiset's ``owners``, as loaded state (no collection events)."""
+    d.__dict__["owners"] = owners
 
 
 def dandiset(values: Sequence[Any]) -> Dandiset:
@@ -144,7 +158,7 @@ def with_owners(s: Session, dandisets: Sequence[Dandiset]) -> None:
     for row in s.execute(OWNERS, {"ids": list(owners)}):
         owners[row[0]].append(_make(User, _USER_FIELDS, row[1:]))
     for d in dandisets:
-        d.owners = owners[d.id]
+        _set_owners(d, owners[d.id])
 
 
 def dandiset_and_version(
@@ -162,7 +176,7 @@ def dandiset_and_version(
     if first is None:
         return None
     d = dandiset(first[:_ND])
-    d.owners = owners
+    _set_owners(d, owners)
     return d, (version(first[_ND : _ND + _NV]) if first[_ND] is not None else None)
 
 
