@@ -3,6 +3,7 @@ process, on a worker thread otherwise, and on a thread again when it would have 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from neuropil.config import Settings
+from neuropil.db.engine import Database, sqlite_url
 from neuropil.server import reads
 from neuropil.services.context import Context, make_context
 
@@ -85,3 +87,77 @@ def test_short_reads_on_threads_run_a_few_at_a_time(tmp_path: Path) -> None:
     finally:
         made.db.dispose()
     assert peak == reads.SHORT_READ_THREADS
+
+
+def _transaction_starts(db: Database) -> set[object]:
+    """When the transaction of each of two statements of one read session began
+    (``now()``: a transaction's start, the same for all its statements)."""
+    with db.read() as s:
+        first = s.scalar(sa.select(sa.func.now()))
+        threading.Event().wait(0.01)
+        return {first, s.scalar(sa.select(sa.func.now()))}
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    from tests.support import postgres
+
+    if not postgres.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    with postgres.fresh_database() as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_short_reads_run_their_statements_outside_a_transaction(
+    pg_db: Database, tmp_path: Path
+) -> None:
+    # READ COMMITTED gives each statement its own snapshot anyway: without the transaction
+    # a short read saves BEGIN and ROLLBACK, and reads what it read before.
+    assert len(_transaction_starts(pg_db)) == 1  # a read session is one transaction
+    with pg_db.statement_reads():
+        assert len(_transaction_starts(pg_db)) == 2  # each statement on its own
+    assert len(_transaction_starts(pg_db)) == 1  # only within the block
+    with pg_db.statement_reads(), pg_db.write() as s:  # writes keep their transaction
+        assert s.scalar(sa.select(sa.func.now())) == s.scalar(sa.select(sa.func.now()))
+
+    # A marked handler on a worker thread runs in such a block (the app's database).
+    made = make_context(Settings(data_dir=tmp_path / "data", storage="memory"))
+    made.db.dispose()
+    made.db = pg_db
+
+    @reads.short_read
+    def handler() -> int:
+        return len(_transaction_starts(pg_db))
+
+    async def main() -> int:
+        reads.install(made)
+        return await handler()
+
+    assert anyio.run(main) == 2
+
+
+def test_on_sqlite_short_reads_keep_their_snapshot(tmp_path: Path) -> None:
+    # SQLite's BEGIN costs no round trip: the statements of a short read share one snapshot,
+    # whatever commits between them.
+    db = Database(sqlite_url(tmp_path / "x.sqlite3"))
+    try:
+        with db.write() as s:
+            s.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+            s.execute(sa.text("INSERT INTO t VALUES (1)"))
+        count = sa.text("SELECT count(*) FROM t")
+        with db.statement_reads(), db.read() as s:
+            assert s.scalar(count) == 1
+            with db.write() as w:
+                w.execute(sa.text("INSERT INTO t VALUES (2)"))
+            assert s.scalar(count) == 1
+        with db.read() as s:
+            assert s.scalar(count) == 2
+    finally:
+        db.dispose()

@@ -42,6 +42,8 @@ R = TypeVar("R")
 
 #: The database whose hot reads run on this event loop (``None``: they run on threads).
 _ON_LOOP: RunVar[Database | None] = RunVar("neuropil_reads_on_loop", default=None)
+#: The database of the running event loop's app (for the short reads run on threads).
+_DATABASE: RunVar[Database | None] = RunVar("neuropil_reads_database", default=None)
 #: How many short reads run on worker threads at once (per process).
 SHORT_READ_THREADS = 4
 _LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("neuropil_short_read_limiter")
@@ -65,6 +67,16 @@ def on_loop(ctx: Context) -> bool:
 def install(ctx: Context) -> None:
     """Decide where the hot reads of the running event loop run (the app's start-up)."""
     _ON_LOOP.set(ctx.db if on_loop(ctx) else None)
+    _DATABASE.set(ctx.db)
+
+
+def _outside_transactions(db: Database | None, call: Callable[[], R]) -> R:
+    """``call()`` with the reads of ``db`` outside transactions (on a worker thread;
+    :meth:`~neuropil.db.engine.Database.statement_reads`: PostgreSQL only)."""
+    if db is None:
+        return call()
+    with db.statement_reads():
+        return call()
 
 
 def short_read(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -82,6 +94,8 @@ def short_read(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
                     return call()
             except WouldWait:
                 pass  # it would have waited: again, on a thread
-        return await anyio.to_thread.run_sync(call, limiter=_limiter())
+        return await anyio.to_thread.run_sync(
+            _outside_transactions, _DATABASE.get(), call, limiter=_limiter()
+        )
 
     return run
