@@ -258,6 +258,15 @@ def test_an_exact_path_returns_only_that_asset(listing: Listing, anon: httpx.Cli
     page = r.json()
     assert page["count"] == 1
     assert [a["asset_id"] for a in page["results"]] == [listing.assets["sub/a.nwb"]["asset_id"]]
+    # Found in one statement; what it returns is still the listing's answer: no second
+    # page, no Zarr among the assets at that path, and another case is a prefix again.
+    second = anon.get(listing.url, params={"path": "sub/a.nwb", "page": 2, "page_size": 1})
+    assert (second.status_code, second.json()["detail"]) == (404, "Invalid page.")
+    zarrs = anon.get(listing.url, params={"path": "sub/a.nwb", "zarr": "true"}).json()
+    assert (zarrs["count"], zarrs["results"]) == (0, [])
+    assert _paths(anon, listing.url, path="SUB/A.NWB") == ["sub/a.nwb", "sub/a.nwb.json"]
+    lean = anon.get(listing.url, params={"path": "sub/a.nwb", "page_size": 1}).json()
+    assert (lean["count"], lean["next"]) == (1, None)
 
 
 def test_glob(listing: Listing, anon: httpx.Client) -> None:

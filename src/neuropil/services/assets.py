@@ -228,6 +228,14 @@ def list_assets(
         _, ver = _resolve(s, user, identifier, version)
         params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
         filters: list[str] = ["zarr"] if zarr_only else []
+        if path and not zarr_only and not glob and offset == 0:
+            # A path lookup (the official client asks one per file): the asset at exactly
+            # that path, in one statement. Only when there is none does the way below look
+            # for it again and list the paths under the prefix instead.
+            _, at_path = _listing(("at_path",), key, desc, with_metadata)
+            found = _records(s, at_path, with_metadata, {**params, "path": path})
+            if found:
+                return (1 if count else None), found[:limit], len(found) > limit
         if path:
             exact = s.connection().scalar(_EXACT, {"version_id": ver.id, "path": path})
             if exact is not None:
@@ -272,7 +280,7 @@ def _listing(
     filters: tuple[str, ...], key: str, desc: bool, with_metadata: bool
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The count and page statements of one shape of listing, built once per shape (the
-    values are bound parameters: ``version_id``, ``exact``, ``low``/``high``, ``pattern``,
+    values are bound parameters: ``version_id``, ``exact``, ``path``, ``low``/``high``, ``pattern``,
     ``offset``, ``limit``): building them took more CPU than SQLite takes to run them."""
     # Filter, count and page on ``version_assets`` alone, whose indexes cover the
     # version, path, path_lower and asset id; assets and blobs are joined only for the
@@ -286,6 +294,8 @@ def _listing(
         members = members.where(VersionAsset.asset_id.in_(zarrs))
     if "exact" in filters:
         members = members.where(VersionAsset.asset_id == sa.bindparam("exact"))
+    if "at_path" in filters:
+        members = members.where(VersionAsset.path == sa.bindparam("path"))
     if "like" in filters:
         members = members.where(VersionAsset.path_lower.like(sa.bindparam("pattern"), escape="\\"))
     if "range" in filters:
