@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,23 +75,44 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+class _Archives:
+    """The shared servers of a test session (or of an xdist worker), one per backend, made
+    on first use and kept until the session ends.
+
+    ``archive`` is parametrized by backend, and pytest tears a parametrized session fixture
+    down whenever the next test wants the other parameter: in one process pytest orders the
+    tests so that happens once, but an xdist worker runs whole files, each with both
+    backends, and started 17 servers per backend in a run. Kept here, each starts once.
+    """
+
+    def __init__(self, factory: pytest.TempPathFactory, stack: contextlib.ExitStack) -> None:
+        self.factory, self.stack = factory, stack
+        self.made: dict[str, Archive] = {}
+
+    def get(self, backend: str) -> Archive:
+        if backend not in self.made:
+            data = self.factory.mktemp(f"archive-{backend}")
+            url = None
+            if backend == "postgres":
+                url = self.stack.enter_context(postgres.fresh_database())
+            server = ServerProcess(data / "data", database_url=url)
+            admin = server.add_user("admin", admin=True)
+            user = server.add_user("alice")
+            self.stack.enter_context(server)  # (stopped before its database is dropped)
+            self.made[backend] = Archive(server, admin, user, backend)
+        return self.made[backend]
+
+
 @pytest.fixture(scope="session")
-def archive(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+def _archives(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Archives]:
+    with contextlib.ExitStack() as stack:
+        yield _Archives(tmp_path_factory, stack)
+
+
+@pytest.fixture(scope="session")
+def archive(backend: str, _archives: _Archives) -> Archive:
     """A server shared by a whole test session (per backend); tests make their own dandisets."""
-    data = tmp_path_factory.mktemp(f"archive-{backend}")
-    if backend == "postgres":
-        with postgres.fresh_database() as url:
-            yield from _run(data, url, backend)
-    else:
-        yield from _run(data, None, backend)
-
-
-def _run(data: Path, url: str | None, backend: str) -> Iterator[Archive]:
-    server = ServerProcess(data / "data", database_url=url)
-    admin = server.add_user("admin", admin=True)
-    user = server.add_user("alice")
-    with server:
-        yield Archive(server, admin, user, backend)
+    return _archives.get(backend)
 
 
 @pytest.fixture

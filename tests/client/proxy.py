@@ -176,14 +176,16 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
 
         def copy_body(self, resp: http.client.HTTPResponse, limit: int | None) -> None:
             sent = 0
+            # Counted before they are written: once written, the client may have them all and
+            # the test may read the count before this thread resumes.
             while chunk := resp.read(1 << 16):
                 if limit is not None and sent + len(chunk) > limit:
-                    self.wfile.write(chunk[: limit - sent])
                     self.count(limit - sent)
+                    self.wfile.write(chunk[: limit - sent])
                     self.close_connection = True  # cut: the client sees a short body
                     return
-                self.wfile.write(chunk)
                 self.count(len(chunk))
+                self.wfile.write(chunk)
                 sent += len(chunk)
 
         def count(self, n: int) -> None:
