@@ -62,10 +62,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _require_postgres() -> None:
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    postgres.require()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 import time
@@ -216,10 +215,7 @@ def test_migrations_match_the_models(db: Database) -> None:
 def test_migrations_match_the_models_on_postgres() -> None:
     from tests.support import postgres
 
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    postgres.require()
     with postgres.fresh_database() as url:
         database = Database(url)
         try:

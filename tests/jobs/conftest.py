@@ -3,7 +3,6 @@ procrastinate on PostgreSQL (a fresh database per test session, emptied between 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,10 +33,7 @@ class Engine:
 
 
 def require_postgres() -> None:
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    postgres.require()
 
 
 @pytest.fixture(scope="session")

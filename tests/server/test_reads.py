@@ -3,7 +3,6 @@ process, on a worker thread otherwise, and on a thread again when it would have 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,10 +101,7 @@ def _transaction_starts(db: Database) -> set[object]:
 def pg_db() -> Iterator[Database]:
     from tests.support import postgres
 
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    postgres.require()
     with postgres.fresh_database() as url:
         database = Database(url)
         try:

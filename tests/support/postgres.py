@@ -10,6 +10,16 @@ from contextlib import contextmanager
 PG_ADMIN_URL = os.environ.get("NEUROPIL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def require() -> None:
+    """Skip the test when PostgreSQL is not reachable (fail it in CI, where it must be)."""
+    import pytest
+
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI but is not reachable")
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+
+
 def available() -> bool:
     try:
         import psycopg
