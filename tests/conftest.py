@@ -61,14 +61,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-def _require_postgres() -> None:
-    postgres.require()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
-        _require_postgres()
+        postgres.require()
     return str(request.param)
 
 
@@ -129,7 +125,7 @@ def fresh_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    _require_postgres()
+    postgres.require()
     with postgres.fresh_database() as url:
         yield url
 

@@ -32,7 +32,6 @@ from dandi.support.digests import get_dandietag
 
 from tests.api.helpers import sha256_hex, wait_for
 from tests.conftest import Archive
-from tests.jobs.conftest import require_postgres
 from tests.support import postgres
 from tests.support.nwb import make_organized_set, sha256_file, stage_dandiset
 from tests.support.processes import Connection, children
@@ -74,7 +73,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    require_postgres()
+    postgres.require()
     tmp = tmp_path_factory.mktemp("deployment")
     with postgres.fresh_database() as db_url, s3_server(tmp) as s3:
         bucket = s3.new_bucket()

@@ -32,14 +32,10 @@ class Engine:
     db: Database
 
 
-def require_postgres() -> None:
-    postgres.require()
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """One fresh PostgreSQL database, migrated, for the job tests of this session."""
-    require_postgres()
+    postgres.require()
     with postgres.fresh_database() as url:
         db = Database(url)
         upgrade(db)

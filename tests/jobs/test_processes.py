@@ -15,7 +15,6 @@ import pytest
 
 from neuropil.db.engine import sqlite_url
 from tests.api.helpers import SHA256, client, create_dandiset, sha256_hex, upload_asset, wait_for
-from tests.jobs.conftest import require_postgres
 from tests.support import postgres
 from tests.support.processes import Connection, children
 from tests.support.server import NEUROPIL, ServerProcess
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    require_postgres()
+    postgres.require()
     with postgres.fresh_database() as url:
         yield url
 
@@ -102,7 +101,7 @@ def test_worker_killed_mid_job_its_job_runs_again_once(
     if database == "sqlite":
         _run_kill_scenario(None, engine, tmp_path)
         return
-    require_postgres()
+    postgres.require()
     with postgres.fresh_database() as url:  # its own: the job tables start empty
         _run_kill_scenario(url, engine, tmp_path)
 

@@ -19,7 +19,6 @@ from neuropil.db.engine import Database, sqlite_url
 from neuropil.db.migrate import upgrade
 from neuropil.errors import NotAuthenticated, TooManyRequests
 from neuropil.services.signin_limiter import SLOTS, Budget, SigninLimiter
-from tests.jobs.conftest import require_postgres
 from tests.support import postgres
 
 WINDOW = 900.0
@@ -42,7 +41,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         yield database
         database.dispose()
         return
-    require_postgres()
+    postgres.require()
     with postgres.fresh_database() as url:
         database = Database(url)
         upgrade(database)
