@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neuropil.errors import BadRequest
+from neuropil.errors import LocalFileError
 from neuropil.localfiles import (
     dandiset_root_of,
     find_dandiset_root,
@@ -61,7 +61,7 @@ def test_named_paths_give_their_scopes_and_missing_ones_are_listed(tmp_path: Pat
 
 def test_a_path_outside_the_dandiset_is_refused(tmp_path: Path) -> None:
     (tmp_path / "ds").mkdir()
-    with pytest.raises(BadRequest, match="not inside the dandiset"):
+    with pytest.raises(LocalFileError, match="not inside the dandiset"):
         select_files(tmp_path / "ds", [tmp_path / "elsewhere.nwb"])
 
 
@@ -71,7 +71,7 @@ def test_the_dandiset_root_is_found_at_or_above_the_paths(tmp_path: Path) -> Non
     assert dandiset_root_of(tmp_path / "ds/sub-1/a.nwb") == tmp_path / "ds"
     assert dandiset_root_of(tmp_path) is None
     assert find_dandiset_root([tmp_path / "ds/sub-1"]) == tmp_path / "ds"
-    with pytest.raises(BadRequest, match=r"No dandiset\.yaml"):
+    with pytest.raises(LocalFileError, match=r"No dandiset\.yaml"):
         find_dandiset_root([tmp_path])
     assert read_dandiset_id(tmp_path / "ds") == "000123"
 

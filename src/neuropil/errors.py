@@ -34,10 +34,13 @@
     ├── StreamError                  (502) client: an answer that cannot be used as file bytes
     │   ├── RangeNotSupported        (502) client: a ranged GET answered with the whole object
     │   └── BlobChanged              (412) client: the object changed while it was being read
-    └── UsageError                   (400) client: the caller's mistake, before any request
-        ├── InvalidUrl               (400) not a URL/identifier form we understand, or elsewhere
-        ├── InvalidConfig            (400) a config file neuropil cannot use
-        └── UnknownInstance          (400) no archive instance of that name
+    └── UsageError                   (—)   client: the caller's mistake or a local condition
+        ├── InvalidUrl               (—)   not a URL/identifier form we understand, or elsewhere
+        ├── InvalidConfig            (—)   a config file neuropil cannot use
+        ├── UnknownInstance          (—)   no archive instance of that name
+        ├── LocalFileError           (—)   a local file or folder that cannot be used as given
+        ├── WrongAssetKind           (—)   a Zarr where a file is needed, or a file for a Zarr
+        └── UnsupportedOperation     (—)   what the client cannot do (yet) with this input
 
 Every error has a message that says what to fix; ``str(exc)`` is never empty. The server's
 errors carry the HTTP status they are answered with, and the API turns them into DANDI-shaped
@@ -45,8 +48,10 @@ responses in one place (:mod:`neuropil.api.errors`). On the client, a :class:`Re
 carries the status the server answered; its subclass names what the status means, chosen in
 one place (:func:`remote_error`, called by :mod:`neuropil.http.transport`), and each is also
 the server-side error of the same meaning, so ``except NotFound`` catches a remote 404 too.
-A :class:`UsageError` (also a ``ValueError``) is no HTTP error at all: nothing was sent, and
-no ``except`` for an HTTP meaning (``BadRequest``, ``NotFound``, ``RemoteError``) catches it.
+A :class:`UsageError` (also a ``ValueError``) is no HTTP error at all: the client found it
+itself, so it sets no status of its own (``—``: a server meeting one, which would be a bug
+there, answers with the root's 500), and no ``except`` for an HTTP meaning (``BadRequest``,
+``NotFound``, ``RemoteError``) catches it.
 """
 
 from __future__ import annotations
@@ -288,13 +293,10 @@ class BlobChanged(StreamError):
 
 class UsageError(NeuropilError, ValueError):
     """Client side: the caller's mistake (an argument, a URL, a configuration file, an
-    instance name), found before any request was sent. Not an HTTP error: catching
-    :class:`RemoteError` or a status-named class never catches one. A ``ValueError`` too,
-    as Python's own errors for a value that cannot be used are."""
-
-    #: Not an answer's status (nothing was sent, and no server raises one): "the caller's
-    #: fault" for code that reads every NeuropilError's status, such as a generic report.
-    status_code = 400
+    instance name) or a local condition (a local file), found by the client itself, not
+    refused by a server. Not an HTTP error: it sets no ``status_code`` (no server raises
+    one), and catching :class:`RemoteError` or a status-named class never catches one. A
+    ``ValueError`` too, as Python's own errors for a value that cannot be used are."""
 
 
 class InvalidUrl(UsageError):
@@ -308,3 +310,18 @@ class InvalidConfig(UsageError):
 
 class UnknownInstance(UsageError):
     """An archive instance name that is neither built in nor configured."""
+
+
+class LocalFileError(UsageError):
+    """A local file or folder that cannot be used as given: no ``dandiset.yaml`` in or above
+    it, one naming another Dandiset, unreadable, outside the Dandiset, a target that exists."""
+
+
+class WrongAssetKind(UsageError):
+    """An asset of another kind than the call needs: a Zarr where an HDF5/NWB file is
+    needed, or a file (or a record naming no Zarr URL) where a Zarr is."""
+
+
+class UnsupportedOperation(UsageError):
+    """Something the client cannot do (yet) with this input: listing a remote Zarr's keys,
+    a Zarr asset as one file, NWB files that link external media."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from neuropil.errors import BadRequest
+from neuropil.errors import LocalFileError
 
 DANDISET_YAML = "dandiset.yaml"
 #: Partial downloads (ours and the official client's) are never assets.
@@ -77,7 +77,7 @@ def find_dandiset_root(paths: Sequence[Path | str]) -> Path:
     common = Path(os.path.commonpath(absolute))
     root = dandiset_root_of(common)
     if root is None:
-        raise BadRequest(
+        raise LocalFileError(
             f"No {DANDISET_YAML} in {common} or any folder above it: run the upload inside a "
             "dandiset directory (one made by `neuropil download` of the dandiset, for example)."
         )
@@ -90,11 +90,11 @@ def read_dandiset_id(root: Path) -> str:
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise BadRequest(f"Cannot read {path}: {exc}") from exc
+        raise LocalFileError(f"Cannot read {path}: {exc}") from exc
     found = data.get("identifier") if isinstance(data, dict) else None
     ident = parse_dandiset_id(found)
     if ident is None:
-        raise BadRequest(f"{path} has no six-digit 'identifier' (found {found!r}).")
+        raise LocalFileError(f"{path} has no six-digit 'identifier' (found {found!r}).")
     return ident
 
 
@@ -144,7 +144,7 @@ def select_files(root: Path, paths: Sequence[Path | str] | None) -> FileSelectio
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:
-            raise BadRequest(f"{given} is not inside the dandiset at {root}.") from None
+            raise LocalFileError(f"{given} is not inside the dandiset at {root}.") from None
         rel = "" if rel == "." else rel
         if path.is_dir() and path.is_symlink():
             selection.skipped.append((rel, _folder_reason(path)))

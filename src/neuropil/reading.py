@@ -45,7 +45,7 @@ import h5py
 import httpx
 
 from neuropil.core.asset_urls import parse_asset_url
-from neuropil.errors import InvalidHdf5, InvalidIndex, Unsupported
+from neuropil.errors import InvalidHdf5, InvalidIndex, WrongAssetKind
 from neuropil.http import redirects
 from neuropil.http.transport import Transport
 from neuropil.index import IndexFile, open_index
@@ -247,7 +247,7 @@ def _plan(
             f"cannot open a {type(target).__name__}: give a URL, a path or an Asset"
         ) from None
     if zarr is not None:
-        raise Unsupported(f"{target.path} is a Zarr asset; only HDF5/NWB assets can be opened")
+        raise WrongAssetKind(f"{target.path} is a Zarr asset; only HDF5/NWB assets can be opened")
     transport = transport or target.transport
     if index is None:
         return data_url, _asset_index(target.metadata, transport), transport

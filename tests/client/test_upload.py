@@ -34,6 +34,7 @@ from neuropil.client.upload_files import UploadReport, upload_paths
 from neuropil.client.upload_plan import micros, parse_time
 from neuropil.client.upload_protocol import BlobResult, BlobSender, BlobUploadError
 from neuropil.core.digests import file_etag
+from neuropil.errors import LocalFileError
 from neuropil.http.transport import Backoff, Transport
 from tests.client.proxy import Proxy, running_proxy
 from tests.conftest import Archive
@@ -326,10 +327,10 @@ def test_validation_require_refuses_with_every_reason(
 def test_dandiset_yaml_must_name_the_dandiset(site: Site, tmp_path: Path) -> None:
     dandiset = site.new_dandiset()
     root = stage(tmp_path / "ds", "000999" if dandiset != "000999" else "000998", {"a.txt": b"a"})
-    with pytest.raises(Exception, match=r"dandiset\.yaml is for dandiset"):
+    with pytest.raises(LocalFileError, match=r"dandiset\.yaml is for dandiset"):
         upload(site, dandiset, root)
     (root / "dandiset.yaml").unlink()
-    with pytest.raises(Exception, match="Cannot read"):
+    with pytest.raises(LocalFileError, match="Cannot read"):
         upload(site, dandiset, root)
 
 

@@ -11,7 +11,7 @@ import pytest
 from neuropil.client import instances
 from neuropil.client.instances import Registry
 from neuropil.client.urls import Target, parse_url, split_zarr_location
-from neuropil.errors import InvalidUrl, RemoteError, UnknownInstance
+from neuropil.errors import BadRequest, InvalidUrl, RemoteError, UnknownInstance, UsageError
 from tests.client.helpers import fake_archive, server_info
 from tests.conftest import Archive
 from tests.support.server import free_port
@@ -312,7 +312,9 @@ def test_bad_urls_name_the_accepted_forms(registry: Registry, text: str) -> None
     message = str(err.value)
     assert "Accepted forms" in message
     assert "dandi://<instance name>/<dandiset id>[@<version>][/<path>]" in message
-    assert err.value.status_code == 400
+    # the caller's mistake, found before any request: no HTTP error (docs: errors.py)
+    assert isinstance(err.value, UsageError)
+    assert not isinstance(err.value, (BadRequest, RemoteError))
 
 
 def test_redirector_urls_explain_why(registry: Registry) -> None:

@@ -345,15 +345,29 @@ def test_a_blob_url_that_never_works_gives_up(
 
 
 def test_the_token_goes_to_the_api_only() -> None:
-    with Transport("https://api.example.org/api", "t0k3n") as t:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "api.example.org":
+            return httpx.Response(302, headers={"location": "https://bucket.example/b/x"})
+        headers = {"content-range": "bytes 0-9/100", "content-length": "10"}
+        return httpx.Response(206, headers=headers, stream=httpx.ByteStream(bytes(10)))
+
+    mock = httpx.MockTransport(handler)
+    with Transport("https://api.example.org/api", "t0k3n", transport=mock) as t:
         fetcher = HttpFetcher("https://api.example.org/api/assets/x/download/", t)
-        own = fetcher._headers(fetcher.url, R(0, 10))
-        assert own["Authorization"] == "token t0k3n" and own["Range"] == "bytes=0-9"
-        assert "Authorization" not in fetcher._headers("https://bucket.example/b/x", R(0, 10))
         other = HttpFetcher("https://elsewhere.example/x", t)
-        assert "Authorization" not in other._headers(other.url, R(0, 10))
+        assert fetcher.fetch([R(0, 10)]) == [bytes(10)]
+        assert other.fetch([R(0, 10)]) == [bytes(10)]
         fetcher.close()
         other.close()
+    assert [(r.url.host, r.headers.get("authorization")) for r in seen] == [
+        ("api.example.org", "token t0k3n"),
+        ("bucket.example", None),
+        ("elsewhere.example", None),
+    ]
+    assert seen[0].headers["range"] == "bytes=0-9"
 
 
 def test_without_workers_requests_go_out_in_turn_from_the_caller(

@@ -32,7 +32,7 @@ from neuropil.client.policies import DOWNLOAD_EXISTING
 from neuropil.client.tokens import require_token
 from neuropil.client.upload_files import UploadReport
 from neuropil.client.urls import Target, parse_url
-from neuropil.errors import BadRequest, NeuropilError
+from neuropil.errors import InvalidUrl, NeuropilError, UsageError
 from neuropil.localfiles import find_dandiset_root, select_files
 
 UPLOAD_EXISTING = ("error", "skip", "force", "overwrite", "refresh")
@@ -316,7 +316,7 @@ def _deletion(
     """(a function that deletes, what it deletes) for one URL."""
     target = parse_url(url, registry)
     if target.version not in (None, "draft"):
-        raise BadRequest(f"{url}: version {target.version} is published and cannot change")
+        raise InvalidUrl(f"{url}: version {target.version} is published and cannot change")
     key = target.instance.api_url
     if key not in archives:
         archives[key] = Archive(key, require_token(target.instance, token), registry=registry)
@@ -327,7 +327,7 @@ def _deletion(
         return ds.delete, [label]
     assets = archive.select(target, version="draft").assets
     if not assets:
-        raise BadRequest(f"{url}: nothing to delete")
+        raise UsageError(f"{url}: nothing to delete")
 
     def delete_all() -> None:
         for asset in assets:

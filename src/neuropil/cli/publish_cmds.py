@@ -15,13 +15,13 @@ from neuropil.client.archive import Archive
 from neuropil.client.instances import Registry
 from neuropil.client.tokens import require_token, resolve_token
 from neuropil.client.urls import Target, parse_url
-from neuropil.errors import BadRequest
+from neuropil.errors import InvalidUrl, LocalFileError
 
 
 def _dandiset_target(url: str, registry: Registry) -> Target:
     target = parse_url(url, registry)
     if target.dandiset_id is None:
-        raise BadRequest(f"{url} does not name a Dandiset")
+        raise InvalidUrl(f"{url} does not name a Dandiset")
     return target
 
 
@@ -77,7 +77,7 @@ def metadata(url: str, source: Path | None, fmt: str, wait: bool, token: str | N
         _dump(md, fmt)
         return
     if target.version not in (None, "draft"):
-        raise BadRequest(f"version {target.version} is published; only the draft can change")
+        raise InvalidUrl(f"version {target.version} is published; only the draft can change")
     new = _load(source)
     key = require_token(target.instance, token)
     with Archive(target.instance.api_url, key, registry=registry) as archive:
@@ -101,9 +101,9 @@ def _load(source: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError as exc:
-        raise BadRequest(f"{source} is not valid YAML or JSON: {exc}") from exc
+        raise LocalFileError(f"{source} is not valid YAML or JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise BadRequest(f"{source} must hold a mapping of metadata fields, not {type(data)}")
+        raise LocalFileError(f"{source} must hold a mapping of metadata fields, not {type(data)}")
     return data
 
 

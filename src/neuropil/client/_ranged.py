@@ -1,7 +1,8 @@
 """Fetching one blob's parts into its partial file, over one or several ranged connections.
 
-The API's download URL is resolved to the blob URL once (:class:`BlobUrl`) and shared by
-every connection; an answer that looks like an expired URL resolves it again. Each part is a
+The API's download URL is resolved to the blob URL once (:class:`BlobUrl`, over the one
+redirect follower, :class:`~neuropil.http.redirects.Follower`) and shared by every
+connection; an answer that looks like an expired URL resolves it again. Each part is a
 separate transfer that retries, resumes from the last byte written and md5s what it writes,
 so the dandi-etag is known without reading the file again. A server that ignores ``Range``,
 answers with the wrong ``Content-Range`` or sends too much is an error, not data.
@@ -15,7 +16,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
@@ -24,8 +24,8 @@ from neuropil.client._partial import Partial
 from neuropil.client.download_records import RemoteEntry
 from neuropil.client.events import ByteCounter
 from neuropil.core.ranges import ByteRange, parse_content_range
-from neuropil.http.redirects import Hops, redirect_location, same_origin
-from neuropil.http.signals import Redirect, Retryable, Stale
+from neuropil.http.redirects import Follower
+from neuropil.http.signals import Retryable, Stale
 from neuropil.http.transport import RETRY_STATUSES, Transport
 
 #: Blobs at least this large are fetched over several connections (one or more parts each).
@@ -39,42 +39,30 @@ class BlobUrl:
     """The blob URL behind ``download_url``: resolved once, shared by all connections."""
 
     def __init__(self, transport: Transport, download_url: str) -> None:
-        self._transport = transport
-        self._download_url = transport.url(download_url)
-        self._url: str | None = None
+        self.follower = Follower(transport, download_url)
         self._lock = threading.Lock()
         self.refreshes = 0
 
-    def get(self) -> str:
+    def ready(self) -> None:
+        """Resolve the blob URL, unless a connection did already."""
         with self._lock:
-            if self._url is None:
-                self._url = self._resolve()
-            return self._url
-
-    def redirect(self, old: str, new: str) -> None:
-        """``old`` redirected to ``new``: use that from now on (unless already replaced)."""
-        with self._lock:
-            if self._url == old:
-                self._url = new
+            if not self.follower.settled:
+                self._resolve()
 
     def refresh(self, stale: str, why: str) -> None:
         """Resolve again, unless another connection already replaced ``stale``."""
         with self._lock:
-            if self._url != stale:
+            if self.follower.url != stale:
                 return
             self.refreshes += 1
             if self.refreshes > MAX_URL_REFRESHES:
                 raise Failed(f"the blob URL keeps failing ({why})")
-            self._url = self._resolve()
+            self._resolve()
 
-    def _resolve(self) -> str:
-        # HEAD: no body either way; a server without HEAD (405) gets the API URL itself and
-        # the 302 is then followed by the range requests.
-        r = self._transport.request("HEAD", self._download_url, ok=(405,))
-        location = redirect_location(r)
-        if location is not None:
-            return urljoin(str(r.url), location)
-        return self._download_url
+    def _resolve(self) -> None:
+        # HEAD: no body either way; a server without HEAD (405) leaves the API URL, and its
+        # 302 is then followed by the range requests.
+        self.follower.resolve("HEAD", ok=(405,))
 
 
 @dataclass
@@ -155,21 +143,14 @@ class RangedFetch:
     def _transfer(self, cur: _Cursor) -> None:
         """Fetch ``[cur.pos, cur.stop)``, retrying and resuming from the last byte written."""
         attempt = 0
-        # Redirects count per range and start again with progress: only a chain that
-        # brings no byte is a failure.
-        hops = Hops(self.remote.download_url)
         while cur.pos < cur.stop:
-            before, url = cur.pos, self.blob.get()
+            before = cur.pos
+            self.blob.ready()
             try:
-                self._request(url, cur)
-                continue
-            except Redirect as r:
-                if cur.pos > before:
-                    hops.reset()
-                self.blob.redirect(url, hops.follow(url, r.location))
+                self._request(cur)
                 continue
             except Stale as s:
-                self.blob.refresh(url, str(s))
+                self.blob.refresh(s.url, str(s))
                 continue
             except Retryable as r:
                 last, response = str(r), r.response
@@ -185,32 +166,29 @@ class RangedFetch:
         if self.abort.wait(seconds) or self.interrupted.is_set():
             raise Aborted("stopped")
 
-    def _request(self, url: str, cur: _Cursor) -> None:
-        """One GET for ``[cur.pos, cur.stop)``; writes what arrives even if it breaks off."""
+    def _request(self, cur: _Cursor) -> None:
+        """One GET for ``[cur.pos, cur.stop)`` (its redirects followed); writes what arrives
+        even if it breaks off."""
         full = cur.pos == 0 and cur.stop == self.remote.size
         wanted = ByteRange(cur.pos, cur.stop)
         # identity: digests are over the stored bytes, never a re-encoding of them.
         headers = {"Accept-Encoding": "identity"}
         if not full:
             headers["Range"] = wanted.header()
-        auth = same_origin(url, self.transport.api_url)
-        with self.transport.stream("GET", url, auth=auth, headers=headers) as r:
-            self._check_response(r, wanted, full)
+        with self.blob.follower.stream(headers=headers) as (url, r):
+            self._check_response(url, r, wanted, full)
             # Unbuffered: bytes that arrived before a connection broke are kept.
             for chunk in r.iter_raw():
                 self._write(cur, chunk)
         if cur.pos < cur.stop:
             raise Retryable(f"the response ended {cur.stop - cur.pos} bytes early")
 
-    def _check_response(self, r: httpx.Response, wanted: ByteRange, full: bool) -> None:
+    def _check_response(self, url: str, r: httpx.Response, wanted: ByteRange, full: bool) -> None:
         status = r.status_code
-        location = redirect_location(r)
-        if location is not None:
-            raise Redirect(location)
         if status in RETRY_STATUSES:
             raise Retryable(f"HTTP {status}", r)
         if status in STALE_STATUSES:
-            raise Stale(f"HTTP {status} from the blob URL")
+            raise Stale(f"HTTP {status} from the blob URL", url)
         if status == 200 and full:
             length = r.headers.get("content-length")
             if length is not None and int(length) != self.remote.size:

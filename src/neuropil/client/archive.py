@@ -54,6 +54,7 @@ from neuropil.errors import (
     RemoteForbidden,
     RemoteNotFound,
     UsageError,
+    WrongAssetKind,
 )
 from neuropil.http.transport import Transport
 from neuropil.localfiles import find_dandiset_root, read_dandiset_id
@@ -101,7 +102,8 @@ class Archive:
     the API key; None looks for one (``$NEUROPIL_API_KEY``, the instance's variables, a token
     stored by ``neuropil login``) and goes anonymous when there is none. ``transport`` is
     an httpx transport to send every request through instead of the network (a test's
-    ``httpx.MockTransport``); see :class:`~neuropil.http.transport.Transport`.
+    ``httpx.MockTransport``), the discovery of an archive given by URL included; see
+    :class:`~neuropil.http.transport.Transport`.
     """
 
     def __init__(
@@ -113,7 +115,11 @@ class Archive:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.registry = registry or Registry()
-        self.instance: Instance = self.registry.resolve(url) if url else self.registry.default()
+        self.instance: Instance = (
+            self.registry.resolve(url, transport=transport)
+            if url
+            else self.registry.default(transport=transport)
+        )
         self.transport = Transport(
             self.instance.api_url, resolve_token(self.instance, token), transport=transport
         )
@@ -362,7 +368,9 @@ class Archive:
         if zarr_path:  # the Zarr asset; download() takes only the keys under zarr_path
             asset = self.asset_by_path(ds, path)
             if asset.zarr is None:
-                raise NotFound(f"{path} is not a Zarr asset, so {path}/{zarr_path} names nothing")
+                raise WrongAssetKind(
+                    f"{path} is not a Zarr asset, so {path}/{zarr_path} names nothing"
+                )
             return [asset]
         if path == DANDISET_YAML:
             return []
@@ -537,6 +545,9 @@ class Archive:
             data = self.transport.get_json(path)
         except (RemoteNotFound, RemoteForbidden) as exc:
             raise self._not_found(what) from exc
-        if not isinstance(data, dict):
-            raise RemoteError(f"GET {path} did not return an object", status_code=502)
+        if not isinstance(data, dict):  # an answer, but none to use: no status to report
+            url = self.transport.url(path)
+            raise RemoteError(
+                f"GET {url} did not return an object", status_code=0, url=url, method="GET"
+            )
         return data

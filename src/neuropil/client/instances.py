@@ -16,7 +16,9 @@ slash) and, when it has one, the web UI URL. Three sources, looked up in this or
 
 * discovered: any other server is asked for its server info (``{root}/server-info``, then
   ``{root}/api/info/``), like the official client does; the instance is named ``host[:port]``
-  of its API URL. Discoveries are cached for the life of the process.
+  of its API URL. Discoveries are cached for the life of the process. The requests go through
+  a :class:`~neuropil.http.transport.Transport` (with the caller's httpx ``transport``, if
+  any: :class:`~neuropil.client.archive.Archive` passes its own) and its redirect follower.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ import httpx
 import platformdirs
 import yaml
 
-from neuropil._version import __version__
 from neuropil.errors import InvalidConfig, InvalidUrl, RemoteError, UnknownInstance, UsageError
-from neuropil.http.tls import client_context
+from neuropil.http import redirects
+from neuropil.http.transport import Backoff, Transport
 
 CONFIG_DIR_ENV = "NEUROPIL_CONFIG_DIR"
 DEFAULT_URL_ENV = "NEUROPIL_URL"
@@ -194,43 +196,53 @@ def server_root(url: str) -> str:
     return norm.removesuffix("/api")
 
 
-def discover(url: str, *, timeout: httpx.Timeout = DISCOVERY_TIMEOUT) -> Instance:
+def discover(
+    url: str,
+    *,
+    timeout: httpx.Timeout = DISCOVERY_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+) -> Instance:
     """Ask the server at ``url`` what it is: GET ``{root}/server-info``, and when that is not
     DANDI server info (e.g. a 404), ``{root}/api/info/``; build the instance from
     ``services.api.url`` and ``services.webui.url``. Cached per root for the process.
 
     A ``url`` with a path is first tried as a root with that path prefix, then as the bare
     ``scheme://host[:port]``. Raises :class:`RemoteError` when no DANDI-API server answers.
+    ``transport`` replaces the network (as :class:`Transport`'s does).
     """
     root = server_root(url)
     with _cache_lock:
         hit = _discovered.get(root)
     if hit is not None:
         return hit
-    instance, answered = _discover_uncached(root, timeout)
+    instance, answered = _discover_uncached(root, timeout, transport)
     with _cache_lock:
         _discovered[root] = _discovered[answered] = instance
         _discovered[f"name:{instance.name}"] = instance
     return instance
 
 
-def _discover_uncached(root: str, timeout: httpx.Timeout) -> tuple[Instance, str]:
+def _discover_uncached(
+    root: str, timeout: httpx.Timeout, transport: httpx.BaseTransport | None
+) -> tuple[Instance, str]:
     """The instance, and the root that answered."""
     parts = urlsplit(root)
     origin = f"{parts.scheme}://{parts.netloc}"
     roots = [root] if root == origin else [root, origin]
     problems: list[str] = []
     status = 0
-    headers = {"User-Agent": f"neuropil/{__version__}", "Accept": "application/json"}
-    with httpx.Client(
-        timeout=timeout, follow_redirects=True, headers=headers, verify=client_context()
-    ) as client:
+    # One attempt: discovery fails fast on a wrong host. No token: nothing is known yet.
+    t = Transport(origin, timeout=timeout, backoff=Backoff(attempts=1), transport=transport)
+    try:
         for candidate in roots:
             for suffix in ("/server-info", "/api/info/"):
-                info, problem, status = _fetch_info(client, candidate + suffix)
+                info, problem, status = _fetch_info(t, candidate + suffix)
                 if info is not None:
                     return _instance_from_info(info, candidate + suffix), candidate
                 problems.append(problem)
+    finally:
+        if transport is None:  # a caller's httpx transport stays open for the caller
+            t.close()
     raise RemoteError(
         f"{root} does not look like a DANDI-API archive: " + "; ".join(problems),
         status_code=status,
@@ -238,20 +250,24 @@ def _discover_uncached(root: str, timeout: httpx.Timeout) -> tuple[Instance, str
     )
 
 
-def _fetch_info(client: httpx.Client, url: str) -> tuple[dict[str, Any] | None, str, int]:
-    """(server info or None, what went wrong, HTTP status). Unreachable hosts raise."""
+def _fetch_info(t: Transport, url: str) -> tuple[dict[str, Any] | None, str, int]:
+    """(server info or None, what went wrong, the status answered: 0 for an answer that is
+    no server info). Unreachable hosts raise."""
     try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise RemoteError(f"cannot reach {url}: {exc}", status_code=0, url=url) from exc
+        response = redirects.get(t, url, headers={"Accept": "application/json"})
+    except RemoteError as exc:
+        if exc.status_code == 0:
+            why = exc.__cause__ or exc  # the connection error itself, when there is one
+            raise RemoteError(f"cannot reach {url}: {why}", status_code=0, url=url) from exc
+        return None, f"GET {url} -> {exc.status_code}", exc.status_code
     if response.status_code != 200:
         return None, f"GET {url} -> {response.status_code}", response.status_code
     try:
         body = response.json()
     except ValueError:
-        return None, f"GET {url} did not return JSON", 502
+        return None, f"GET {url} did not return JSON", 0
     if not isinstance(_api_url_of(body), str):
-        return None, f"GET {url} has no services.api.url", 502
+        return None, f"GET {url} has no services.api.url", 0
     return body, "", 200
 
 
@@ -269,7 +285,9 @@ def _instance_from_info(info: dict[str, Any], source: str) -> Instance:
     try:
         return Instance(host_port(api_url), api_url, web_url or None)
     except InvalidUrl as exc:
-        raise RemoteError(f"{source} reported unusable URLs: {exc}", status_code=502) from exc
+        raise RemoteError(
+            f"{source} reported unusable URLs: {exc}", status_code=0, url=source
+        ) from exc
 
 
 def host_port(url: str) -> str:
@@ -358,21 +376,24 @@ class Registry:
 
     # -- resolving
 
-    def discover(self, url: str) -> Instance:
+    def discover(self, url: str, *, transport: httpx.BaseTransport | None = None) -> Instance:
         """The instance serving ``url``: a known one when the URL is one of its URLs, else
-        what the server says about itself (:func:`discover`), renamed to a configured
-        instance with the same API URL if there is one."""
+        what the server says about itself (:func:`discover`, through ``transport`` if
+        given), renamed to a configured instance with the same API URL if there is one."""
         known = self.by_url(url)
         if known is not None:
             return known
-        found = discover(url, timeout=self.timeout)
+        found = discover(url, timeout=self.timeout, transport=transport)
         return self.by_url(found.api_url) or found
 
-    def resolve(self, name_or_url: str) -> Instance:
-        """An instance from a name (``dandi``, ``mylab``) or an archive URL."""
+    def resolve(
+        self, name_or_url: str, *, transport: httpx.BaseTransport | None = None
+    ) -> Instance:
+        """An instance from a name (``dandi``, ``mylab``) or an archive URL (discovered
+        through ``transport``, if given)."""
         text = name_or_url.strip()
         if re.match(r"(?i)https?://", text):
-            return self.discover(text)
+            return self.discover(text, transport=transport)
         return self.get(text)
 
     def default_spec(self) -> str | None:
@@ -383,10 +404,11 @@ class Registry:
                 return str(value)
         return self.env.get("DANDI_INSTANCE") or None
 
-    def default(self) -> Instance:
-        """The default instance (see :meth:`default_spec`); ``dandi`` when none is set."""
+    def default(self, *, transport: httpx.BaseTransport | None = None) -> Instance:
+        """The default instance (see :meth:`default_spec`); ``dandi`` when none is set.
+        A URL is discovered through ``transport``, if given."""
         spec = self.default_spec()
-        return self.resolve(spec) if spec else self.get("dandi")
+        return self.resolve(spec, transport=transport) if spec else self.get("dandi")
 
     # -- writing
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from neuropil.client.download_records import DownloadResult, RemoteEntry
 from neuropil.client.events import ProgressCallback
 from neuropil.core.digests import ETAG_ALGORITHM, SHA256_ALGORITHM
-from neuropil.errors import Unsupported
+from neuropil.errors import UnsupportedOperation
 
 if TYPE_CHECKING:
     import os
@@ -364,7 +364,7 @@ class Asset:
     def remote_entry(self) -> RemoteEntry:
         """The download engine's record of this asset (digests and mtime from metadata)."""
         if self.zarr is not None:
-            raise Unsupported(f"{self.path} is a Zarr asset; Zarr is not supported yet")
+            raise UnsupportedOperation(f"{self.path} is a Zarr asset; Zarr is not supported yet")
         etag = self.etag
         if etag is None:
             raise ValueError(f"asset {self.path} has no dandi-etag in its metadata")

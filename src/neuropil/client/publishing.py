@@ -195,7 +195,8 @@ def publish(
     """Publish the draft; with ``wait`` return the new version once it exists (else None).
 
     Raises :class:`NotPublishable` when the server refuses (with its reason: invalid assets,
-    nothing changed since the last version, validation not finished) and
+    nothing changed since the last version, validation not finished) or, with ``wait``, when
+    the draft leaves ``Publishing`` without a new version (with its state), and
     :class:`~neuropil.errors.RemoteLocked` when a publish of this dandiset is already running.
     """
     path = f"dandisets/{identifier}/versions/draft/publish/"
@@ -221,8 +222,9 @@ def publish(
             if latest is not None and latest != before:
                 return latest
         elif state.status != "Publishing":
-            raise NeuropilError(
-                f"publishing dandiset {identifier} did not finish: its draft is {state.status}"
+            raise NotPublishable(
+                f"publishing dandiset {identifier} did not finish: its draft is {state.status}",
+                state,
             )
         if time.monotonic() >= deadline:
             raise TimeoutError(f"dandiset {identifier} is still publishing after {timeout:.0f} s")

@@ -25,7 +25,7 @@ from neuropil.client.instances import Instance, Registry
 from neuropil.client.tokens import resolve_token
 from neuropil.client.urls import parse_url
 from neuropil.core.ids import DRAFT
-from neuropil.errors import BadRequest
+from neuropil.errors import InvalidUrl, UsageError
 from neuropil.http.transport import Transport
 from neuropil.tables import (
     FILES,
@@ -78,7 +78,7 @@ def read_table(
     """One table (``files`` or ``sessions``) of the version ``url`` names, as
     :func:`archive_info` reads it: one request to a neuropil server."""
     if name not in TABLES:
-        raise BadRequest(f"no table {name!r}; the tables are: {', '.join(TABLES)}")
+        raise UsageError(f"no table {name!r}; the tables are: {', '.join(TABLES)}")
     return _tables(url, token, registry, (name,))[1][name]
 
 
@@ -88,7 +88,7 @@ def _tables(
     """The version's web URL and the ``wanted`` tables, served or built here."""
     target = parse_url(url, registry or Registry())
     if target.dandiset_id is None:
-        raise BadRequest(f"{url} names an asset, not a Dandiset (version)")
+        raise InvalidUrl(f"{url} names an asset, not a Dandiset (version)")
     ident = target.dandiset_id
     with Transport(target.instance.api_url, resolve_token(target.instance, token)) as t:
         version = target.version or _latest(t, ident)

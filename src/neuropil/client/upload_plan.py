@@ -14,7 +14,7 @@ from typing import Any
 
 from neuropil.client.policies import UPLOAD_EXISTING, UploadExisting
 from neuropil.core.digests import ETAG_ALGORITHM
-from neuropil.errors import BadRequest
+from neuropil.errors import LocalFileError
 from neuropil.http.transport import Transport
 from neuropil.localfiles import DANDISET_YAML, in_scopes, read_dandiset_id
 
@@ -29,7 +29,7 @@ def check_dandiset_root(root: Path, dandiset_id: str) -> None:
     """Refuse to upload a directory into a dandiset its ``dandiset.yaml`` does not name."""
     found = read_dandiset_id(root)
     if found != dandiset_id:
-        raise BadRequest(
+        raise LocalFileError(
             f"{root / DANDISET_YAML} is for dandiset {found}, not {dandiset_id}: "
             "upload from the right directory or pass the right dandiset."
         )

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from neuropil.client.download_records import DownloadResult, Failure
 from neuropil.client.events import FileDone, FileStarted, ProgressCallback
@@ -60,13 +60,11 @@ def _download_url(t: Transport, zarr_id: str, key: str) -> str:
 def key_base(t: Transport, zarr_id: str, key: str) -> str | None:
     """The URL the Zarr's keys are read under (``<base><key>``), if the download of ``key``
     redirects to a plain URL ending in it; ``None`` otherwise (presigned URLs differ per key)."""
-    url = _download_url(t, zarr_id, key)
-    location = redirects.redirect_location(t.request("GET", url))
-    if location is None:
-        return None
-    target = urljoin(url, location)
+    key_url = redirects.Follower(t, _download_url(t, zarr_id, key))
+    key_url.resolve("GET")
+    target = key_url.url
     tail = quote(key)
-    if urlsplit(target).query or not target.endswith("/" + tail):
+    if target == key_url.start or urlsplit(target).query or not target.endswith("/" + tail):
         return None
     return target[: -len(tail)]
 

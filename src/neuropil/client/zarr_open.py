@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from neuropil.core.review_links import split_review
-from neuropil.errors import NotFound, Unsupported, UsageError
+from neuropil.errors import UnsupportedOperation, UsageError, WrongAssetKind
 from neuropil.http import redirects
 from neuropil.http.transport import Transport
 
@@ -64,13 +64,13 @@ class HttpZarrStore(MutableMapping[str, bytes]):
         raise PermissionError("remote Zarrs are read-only: change them with `neuropil upload`")
 
     def __iter__(self) -> Iterator[str]:
-        raise Unsupported(
+        raise UnsupportedOperation(
             "listing a remote Zarr needs the archive's files API: open it with consolidated "
             "metadata, or list keys with `neuropil ls`"
         )
 
     def __len__(self) -> int:
-        raise Unsupported(
+        raise UnsupportedOperation(
             "listing a remote Zarr needs the archive's files API: open it with consolidated "
             "metadata, or list keys with `neuropil ls`"
         )
@@ -82,7 +82,9 @@ def zarr_base_url(asset: dict[str, Any]) -> str:
     for url in urls:
         if "/zarr/" in str(url) and str(url).endswith("/"):
             return str(url)
-    raise NotFound("This asset names no Zarr URL (is it a Zarr asset on a neuropil archive?).")
+    raise WrongAssetKind(
+        "This asset names no Zarr URL (is it a Zarr asset on a neuropil archive?)."
+    )
 
 
 def open_group(transport: Transport, base_url: str) -> Any:

@@ -1,7 +1,8 @@
 """Control-flow signals shared by the code that reads blob bytes over HTTP.
 
 They never leave the module that raises them: the download engine (``client/_ranged``) and
-the streaming fetcher (``stream/fetch``) catch them to retry, re-resolve or follow a redirect.
+the streaming fetcher (``stream/fetch``) catch them to retry or re-resolve (redirects are
+followed below them, by :class:`neuropil.http.redirects.Follower`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ class Retryable(Exception):
 
 
 class Stale(Exception):
-    """The blob URL answered as if expired or gone: resolve it again."""
+    """The blob URL ``url`` answered as if expired or gone: resolve it again."""
 
-
-class Redirect(Exception):
-    """The blob URL redirected; ``location`` is where to."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from neuropil.errors import BadRequest
+from neuropil.errors import LocalFileError, UsageError
 from neuropil.nwb.fields import NwbFields
 from neuropil.nwb.terms import modalities
 
@@ -63,7 +63,7 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in LAYOUT_FIELDS)
 _UNSAFE = re.compile(r"[_*\\/<>:|\"'?%@;,\s]")
 
 
-class OrganizeImpossible(BadRequest):
+class OrganizeImpossible(LocalFileError):
     """The files cannot all be given distinct names from their metadata."""
 
 
@@ -136,7 +136,7 @@ def assign_names(entries: Sequence[Entry], required_fields: Iterable[str] = ()) 
     required = list(required_fields)
     unknown = sorted(set(required) - set(FIELD_NAMES))
     if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELD_NAMES)}")
+        raise UsageError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELD_NAMES)}")
     if not all(e.values.get("session_id") for e in entries):
         _fill_session_ids(entries)
     for entry in entries:

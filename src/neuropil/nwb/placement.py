@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from neuropil.errors import BadRequest, Conflict, NeuropilError
+from neuropil.errors import LocalFileError, UnsupportedOperation, UsageError
 from neuropil.nwb.fields import NotNwbFile, read_fields
 from neuropil.nwb.organize import Entry, assign_names, entry_from_fields, missing_subject
 
@@ -102,14 +102,16 @@ def plan_organize(
     """Name every NWB file among ``paths`` and check the targets; nothing is changed yet.
 
     Without ``paths`` the dandiset itself is organized in place (``dry``/``move`` only).
-    Raises :class:`~neuropil.errors.BadRequest` (bad arguments, files that cannot be named,
-    external media) or :class:`~neuropil.errors.Conflict` (targets that already exist).
+    Raises :class:`~neuropil.errors.UsageError` (bad arguments),
+    :class:`~neuropil.errors.LocalFileError` (files that cannot be named or read, a missing
+    dandiset folder, targets that already exist) or
+    :class:`~neuropil.errors.UnsupportedOperation` (external media).
     """
     root = _dandiset_root(dandiset, paths, files_mode)
     in_place_run = not paths
     if in_place_run:
         if files_mode not in ("dry", "move"):
-            raise BadRequest(
+            raise UsageError(
                 "without PATHS the dandiset is organized in place, which only works with "
                 "--files-mode dry or move"
             )
@@ -117,7 +119,7 @@ def plan_organize(
     entries, bad = _read_entries(find_nwb_files(paths))
     if bad and invalid == "fail":
         listing = "\n".join(f"  {b.source}: {b.reason}" for b in bad)
-        raise BadRequest(
+        raise LocalFileError(
             f"{len(bad)} of {len(entries) + len(bad)} files lack the metadata organize needs:\n"
             f"{listing}\nFix them, or pass --invalid warn to skip them"
         )
@@ -138,19 +140,19 @@ def _dandiset_root(dandiset: str | None, paths: Sequence[str], mode: FilesMode) 
     if dandiset is None:
         found = find_dandiset(Path.cwd())
         if found is None:
-            raise BadRequest(
+            raise LocalFileError(
                 f"no {DANDISET_YAML} in or above the current directory: pass -d DANDISET "
                 "(the dandiset directory to organize the files into)"
             )
         return found
     root = Path(dandiset)
     if mode == "simulate" and os.path.lexists(root):
-        raise BadRequest(
+        raise LocalFileError(
             f"in simulate mode the dandiset directory {root} must not exist yet "
             "(it is created with symlinks to the files)"
         )
     if not paths and not (root / DANDISET_YAML).exists():
-        raise BadRequest(f"{root} has no {DANDISET_YAML}, and no PATHS were given")
+        raise LocalFileError(f"{root} has no {DANDISET_YAML}, and no PATHS were given")
     return root
 
 
@@ -177,7 +179,7 @@ def _read_entries(paths: Sequence[str]) -> tuple[list[Entry], list[Skipped]]:
 def _refuse_external_media(entries: Sequence[Entry]) -> None:
     with_media = [e.source for e in entries if e.media]
     if with_media:
-        raise BadRequest(
+        raise UnsupportedOperation(
             "these NWB files link external media files (ImageSeries.external_file), which "
             "organize would leave behind; neuropil cannot rewrite the links yet (use `dandi "
             "organize --update-external-file-paths`): " + ", ".join(with_media)
@@ -199,7 +201,7 @@ def _refuse_existing(plan: Plan) -> None:
     ]
     if existing:
         more = " and more" if len(existing) > 5 else ""
-        raise Conflict(
+        raise LocalFileError(
             f"{len(existing)} target paths already exist: {', '.join(existing[:5])}{more}. "
             "Remove them first"
         )
@@ -258,7 +260,7 @@ def apply_plan(plan: Plan, mode: FilesMode) -> FilesMode:
         try:
             _place(sources[placement.source], placement.source, target, mode)
         except OSError as exc:
-            raise NeuropilError(
+            raise LocalFileError(
                 f"could not {mode} {placement.source} to {target}: {exc.strerror or exc}"
             ) from exc
     if plan.in_place_run and mode == "move":
@@ -278,7 +280,7 @@ def _place(link_source: str, source: str, target: Path, mode: FilesMode) -> None
     elif mode == "move":
         shutil.move(source, target)
     else:
-        raise BadRequest(f"unknown files mode {mode!r}; use one of {', '.join(FILES_MODES)}")
+        raise UsageError(f"unknown files mode {mode!r}; use one of {', '.join(FILES_MODES)}")
 
 
 def _remove_empty_dirs(directories: Iterable[str]) -> None:

@@ -16,8 +16,10 @@ before a byte of it is handed out:
   changed under us (:class:`~neuropil.errors.BlobChanged`);
 - a ``200`` to a ranged GET (:class:`~neuropil.errors.RangeNotSupported`), a ``Content-Range``
   other than the one asked for, or a body of the wrong length is an error, never data;
-- the API's redirect is followed once and the blob URL it names is reused; when the blob URL
-  stops working (an expired signature: 400/401/403/404/410) it is resolved again;
+- the API's redirect is followed once (by :class:`~neuropil.http.redirects.Follower`, the
+  one redirect follower, which also decides where the token goes) and the blob URL it names
+  is reused; when the blob URL stops working (an expired signature: 400/401/403/404/410) it
+  is resolved again;
 - 429, 5xx and broken connections are retried with the :class:`Transport`'s backoff;
 - an index the server advertises for the object (an RFC 8288 ``Link``, see
   :mod:`neuropil.core.links`) on any answer, the redirect included, is kept as
@@ -44,8 +46,8 @@ import httpx
 from neuropil.core.links import ACCEPT_INDEX, INDEX_MEDIA_TYPE, find_index_link
 from neuropil.core.ranges import ByteRange, parse_content_range
 from neuropil.errors import BlobChanged, RangeNotSupported, RemoteError, StreamError, remote_error
-from neuropil.http.redirects import Hops, redirect_location, same_origin
-from neuropil.http.signals import Redirect, Retryable, Stale
+from neuropil.http.redirects import Follower
+from neuropil.http.signals import Retryable, Stale
 from neuropil.http.transport import RETRY_STATUSES, Transport, error_for
 
 DEFAULT_MAX_GAP = 64 << 10
@@ -146,8 +148,9 @@ def _assemble(want: ByteRange, starts: list[int], pieces: list[tuple[ByteRange, 
 class HttpFetcher:
     """Ranged reads of the object at ``url`` (an API download URL or a blob URL).
 
-    ``transport`` supplies the HTTP client, the token (sent to ``url``'s origin only, never
-    to the blob URL it redirects to) and the retry policy; without one, the fetcher makes and
+    ``transport`` supplies the HTTP client, the token (sent as
+    :mod:`neuropil.http.redirects` says: to the API's origin only, never to a blob URL on
+    another host) and the retry policy; without one, the fetcher makes and
     owns a :class:`Transport`. ``max_workers=0`` sends every request from the calling
     thread (see :class:`~neuropil.stream.RemoteFile` for why). ``ask_index``: the first
     request may be answered with the object's index (:class:`IndexServed`). ``close()``
@@ -169,6 +172,7 @@ class HttpFetcher:
         self._ask_index = ask_index
         self._owns_transport = transport is None
         self._transport = transport or Transport(url)
+        self._follower = Follower(self._transport, url)
         self.max_gap, self.split_min, self.split_size = max_gap, split_min, split_size
         #: None (``max_workers=0``): every request is sent from the calling thread, in turn.
         self._pool = (
@@ -178,7 +182,6 @@ class HttpFetcher:
         )
         self._lock = threading.Lock()
         self._identity: BlobIdentity | None = None
-        self._blob_url: str | None = None  # where the bytes are, once the first GET found out
         self._refreshes = 0  # renewals of the blob URL since the last good answer
         self._gzip_index = True  # off once a server compressed bytes that gzip was allowed for
         self.stats = FetchStats()
@@ -215,7 +218,7 @@ class HttpFetcher:
         sink = _Sink(ranges, results, on_ready)
         pieces = self._plan(ranges)
         fetched: list[tuple[ByteRange, bytes]] = []
-        if pieces and (self._identity is None or self._blob_url is None):
+        if pieces and (self._identity is None or not self._follower.settled):
             # Learn size, ETag and blob URL once, before requests run side by side.
             first, *pieces = pieces
             fetched.append((first, self._get(first, sink)))
@@ -249,17 +252,11 @@ class HttpFetcher:
         """One range, with redirects, URL refreshes and retries (``sink`` takes the wanted
         ranges within it as they complete)."""
         attempt = 0
-        hops = Hops(self.url)
         while True:
-            url = self._blob_url or self.url
             try:
-                return self._request(url, want, sink)
-            except Redirect as r:
-                target = hops.follow(url, r.location)
-                with self._lock:
-                    self._blob_url = target
-            except Stale:
-                self._refresh(url)
+                return self._request(want, sink)
+            except Stale as stale:
+                self._refresh(stale.url)
             except _Encoded:
                 continue  # asked again, identity only
             except Retryable as exc:
@@ -267,6 +264,7 @@ class HttpFetcher:
                 backoff = self._transport.backoff
                 if attempt >= backoff.attempts:
                     status = exc.response.status_code if exc.response is not None else 0
+                    url = self._follower.url
                     raise remote_error(f"GET {url}: {exc}", status_code=status, url=url) from exc
                 with self._lock:
                     self.stats.retries += 1
@@ -276,37 +274,37 @@ class HttpFetcher:
         """Forget an expired blob URL (unless another thread already did): the next request
         goes to the API URL again and follows its fresh redirect."""
         with self._lock:
-            if self._blob_url != stale:
+            if self._follower.url != stale:
                 return
             self._refreshes += 1
             if self._refreshes > MAX_REFRESHES:
                 raise RemoteError(f"the blob URL behind {self.url} keeps failing", status_code=0)
-            self._blob_url = None
+            self._follower.forget(stale)
 
-    def _headers(self, url: str, want: ByteRange) -> dict[str, str]:
+    def _headers(self, want: ByteRange) -> dict[str, str]:
         # identity: a compressed answer's Content-Range would count encoded bytes.
         headers = {"Range": want.header(), "Accept-Encoding": "identity"}
         if self._asking_index():
             headers["Accept"] = ACCEPT_INDEX
             if self._gzip_index:  # the index may come compressed (see _unencoded)
                 headers["Accept-Encoding"] = "gzip"
-        t = self._transport
-        if t.token and url == self.url and same_origin(url, t.api_url):
-            headers["Authorization"] = f"token {t.token}"
         return headers
 
-    def _request(self, url: str, want: ByteRange, sink: _Sink | None) -> bytes:
-        client = self._transport.client
+    def _request(self, want: ByteRange, sink: _Sink | None) -> bytes:
+        headers = self._headers(want)
         try:
-            with client.stream("GET", url, headers=self._headers(url, want)) as r:
-                self._count(requests=1)
+            with self._follower.stream(headers=headers, on_answer=self._seen) as (url, r):
                 return self._answer(url, want, r, sink)
         except httpx.TransportError as exc:
             raise Retryable(str(exc) or type(exc).__name__) from exc
 
-    def _answer(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
+    def _seen(self, url: str, r: httpx.Response) -> None:
+        """Every answer, the redirects included: counted, and its ``Link`` looked at."""
+        self._count(requests=1)
         if self.index_url is None:
             self.index_url = find_index_link(r.headers.get("link"), url)
+
+    def _answer(self, url: str, want: ByteRange, r: httpx.Response, sink: _Sink | None) -> bytes:
         status = r.status_code
         if status == 206:
             return self._body(url, want, r, sink)
@@ -322,16 +320,13 @@ class HttpFetcher:
                 "support Range requests, so it cannot be read lazily",
                 url=url,
             )
-        r.read()  # small (a redirect or an error): read it, so the connection is reused
-        location = redirect_location(r)
-        if location is not None:
-            raise Redirect(location)
+        r.read()  # small (an error): read it, so the connection is reused
         if status == 416:
             return self._unsatisfiable(url, want, r)
         if status in RETRY_STATUSES:
             raise Retryable(f"HTTP {status}", r)
-        if status in STALE_STATUSES and url != self.url:
-            raise Stale(url)
+        if status in STALE_STATUSES and url != self._follower.start:
+            raise Stale(f"HTTP {status}", url)
         raise error_for(r)
 
     def _asking_index(self) -> bool:
@@ -375,8 +370,6 @@ class HttpFetcher:
         if n != length:
             raise Retryable(f"short body: {n} of {length} bytes")
         with self._lock:
-            if self._blob_url is None:
-                self._blob_url = url  # where the bytes are (the API URL if no redirect)
             self._refreshes = 0  # a URL that expires every hour may be renewed forever
         if watch is not None and not watch and not watch.needs_body:
             return b""  # every wanted range in it was handed out: spare a copy of the body
