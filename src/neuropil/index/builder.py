@@ -20,11 +20,11 @@ from typing import Any, BinaryIO
 import h5py
 
 from neuropil.errors import CorruptHdf5, UnsupportedHdf5
-from neuropil.index._datasets import attributes, dataset_refs
+from neuropil.index._dataset_refs import attributes, dataset_refs
 from neuropil.index._format import FORMAT_VERSION, SOFT_LINK, URL_TEMPLATE, ZGROUP, join
 from neuropil.index._indexed_file import SourceFile, open_hdf5
+from neuropil.index._json_values import References
 from neuropil.index._layouts import IndexOptions
-from neuropil.index._values import References
 
 
 def build_index(

@@ -5,7 +5,7 @@ and ``isinstance(value, h5py.Reference)``, so these classes subclass h5py's and 
 every property and method those libraries use from the index instead of the HDF5 library.
 
 The modules import downwards only, lowest first: the index's documents (``_tree``,
-``_refs``, ``_values``, ``_attrs``); ``_core``, what every object reads through (the tree,
+``_refs``, ``_h5py_values``, ``_attrs``); ``_core``, what every object reads through (the tree,
 the chunks); ``_node``, what groups and datasets share; ``_dataset``; ``_group``, which opens
 members and follows references; ``_file``, the root group joined to the core.
 """

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from neuropil.index._format import SPECIAL_ATTRIBUTES
-from neuropil.index.h5._values import attribute
+from neuropil.index.h5._h5py_values import attribute
 
 
 class IndexAttributes(Mapping[str, Any]):
-    """``obj.attrs``: h5py's ``AttributeManager`` for reading (see :mod:`._values`).
+    """``obj.attrs``: h5py's ``AttributeManager`` for reading (see :mod:`._h5py_values`).
 
     LINDI's annotations (``_SCALAR``, ``_SOFT_LINK``, ...) are not attributes and are hidden.
     """

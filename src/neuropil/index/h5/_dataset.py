@@ -3,7 +3,7 @@
 A read resolves the selection (:mod:`neuropil.index._select`), names the chunks it touches,
 has the file's :class:`~neuropil.index._store.ChunkStore` load all of them in one batch
 (coalesced, concurrent requests), decodes them and assembles the result. Values follow
-h5py 3 (:mod:`._values`): ``bytes`` for variable-length strings, references as
+h5py 3 (:mod:`._h5py_values`): ``bytes`` for variable-length strings, references as
 ``h5py.Reference``, numpy scalars for single elements.
 """
 
@@ -30,7 +30,7 @@ from neuropil.index._format import (
     join,
 )
 from neuropil.index._select import Selection, resolve
-from neuropil.index.h5 import _values
+from neuropil.index.h5 import _h5py_values as _values
 from neuropil.index.h5._core import FileCore
 from neuropil.index.h5._node import Node, ObjectId
 from neuropil.index.h5._refs import is_reference

@@ -40,8 +40,8 @@ from neuropil.index._format import (
     zarray,
 )
 from neuropil.index._indexed_file import SourceFile
+from neuropil.index._json_values import References, attribute_value, element_value
 from neuropil.index._layouts import IndexOptions, raw_layout
-from neuropil.index._values import References, attribute_value, element_value
 
 _JSON_CODEC = numcodecs.JSON()
 # As JSON will spell it (separators as a list), so a built index equals its reloaded self.
