@@ -66,6 +66,7 @@ def create_app(ctx: Context, *, lifespan_hooks: bool = True) -> ASGIApp:
         finally:
             if background is not None:
                 background.stop()
+            await reads.uninstall()
 
     app = FastAPI(
         title="neuropil",

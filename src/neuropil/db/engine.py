@@ -22,6 +22,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from neuropil.db import loop_reads
+from neuropil.db.loop_reads import LoopReads
+
 _WRITE = "neuropil_write"
 
 
@@ -86,6 +89,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
+        self._echo = echo
         kwargs: dict[str, Any] = {"echo": echo}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -149,6 +153,15 @@ class Database:
         finally:
             _NO_WAIT.reset(token)
 
+    def loop_reads(self) -> LoopReads | None:
+        """Reads for the running event loop through PostgreSQL's asyncio driver
+        (:mod:`neuropil.db.loop_reads`), or ``None``: SQLite (whose reads on the loop are
+        :meth:`without_waiting`), or no greenlet package. A new one each call: its
+        connections belong to the loop that opens them."""
+        if self.is_sqlite or not loop_reads.available():
+            return None
+        return LoopReads(self.url, owner=self, echo=self._echo)
+
     @contextmanager
     def statement_reads(self) -> Iterator[None]:
         """Within it, in this context, :meth:`read` sessions of a PostgreSQL database run
@@ -171,6 +184,9 @@ class Database:
         objects read, so they stay usable (detached) afterwards."""
         maker = self._no_wait_read if _NO_WAIT.get() is self else None
         no_wait = maker is not None
+        on_loop = loop_reads.current(self)
+        if maker is None and on_loop is not None:
+            maker = on_loop.sessions
         if maker is None and _STATEMENT_READS.get() is self:
             maker = self._statement_read
         session = (maker or self._read)()
@@ -192,6 +208,8 @@ class Database:
         """A session whose work commits as one transaction, or not at all."""
         if _NO_WAIT.get() is self:
             raise WouldWait("A write may wait for the write lock.")
+        if loop_reads.current(self) is not None:
+            raise WouldWait("A write on the event loop would block it.")
         with self._write() as session, session.begin():
             yield session
 
