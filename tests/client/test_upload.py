@@ -565,8 +565,7 @@ def _send(tmp_path: Path, archive: ScriptedArchive, digest_of: bytes | None = No
     digest = compute_digest(path, 7)
     if digest_of is not None:  # what the file held when it was hashed
         digest = Digest(digest.etag, (hashlib.md5(digest_of).hexdigest(),), 7)
-    with Transport("http://archive/api", "t") as t:
-        t.client = httpx.Client(transport=httpx.MockTransport(archive))
+    with Transport("http://archive/api", "t", transport=httpx.MockTransport(archive)) as t:
         sender = BlobSender(t, dandiset_id="000001", part_jobs=2, abort=threading.Event())
         counter = ByteCounter("f.bin", Emitter(None))
         return sender.send(path, digest, counter)
