@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from neuropil.config import Settings
+from neuropil.db import loop_reads
 from neuropil.db.engine import Database, sqlite_url
 from neuropil.server import reads
 from neuropil.services.context import Context, make_context
@@ -207,6 +208,83 @@ def test_on_postgresql_short_reads_run_on_the_loop_without_blocking_it(
     results, took = anyio.run(main)
     assert results == [(loop_thread, 2)] * 4
     assert took < 0.9, took
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_dropped_connection_is_replaced_and_the_read_runs_again(
+    pg_db: Database, tmp_path: Path
+) -> None:
+    # The loop reads ping no connection before using it. When the server has dropped one
+    # (a restart, an idle timeout), its first statement fails; the read runs again on a
+    # new connection, still on the loop, and the caller sees only the answer.
+    made = _pg_context(pg_db, tmp_path)
+    answered: list[int] = []
+
+    @reads.short_read
+    def handler() -> tuple[int, int]:
+        with pg_db.read() as s:
+            pid = int(s.scalar(sa.text("SELECT pg_backend_pid()")) or 0)
+        answered.append(pid)
+        return threading.get_ident(), pid
+
+    async def main() -> tuple[tuple[int, int], tuple[int, int]]:
+        reads.install(made)
+        try:
+            first = await handler()
+            with pg_db.engine.connect() as c:  # the server ends that backend
+                c.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first[1]})
+            return first, await handler()
+        finally:
+            await reads.uninstall()
+
+    first, second = anyio.run(main)
+    assert first[0] == second[0] == threading.get_ident()
+    assert second[1] != first[1]
+    assert answered == [first[1], second[1]]  # the failed attempt answered nothing
+
+
+@pytest.mark.postgres
+def test_on_postgresql_reads_beyond_the_connections_wait_their_turn_in_order(
+    pg_db: Database, tmp_path: Path
+) -> None:
+    # More reads than loop-read connections: the later ones wait, and start in the order
+    # they arrived (a read must not be overtaken again and again by newer ones).
+    made = _pg_context(pg_db, tmp_path)
+    started: list[int] = []
+    n = loop_reads.LOOP_READ_CONNECTIONS + 4
+
+    @reads.short_read
+    def handler(i: int) -> int:
+        with pg_db.read() as s:
+            s.connection()
+            started.append(i)  # it has its connection
+            s.execute(sa.text("SELECT pg_sleep(0.2)"))
+        return i
+
+    async def main() -> float:
+        reads.install(made)
+        try:
+            began = anyio.current_time()
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    tg.start_soon(handler, i)
+                    await anyio.sleep(0.005)  # arrivals in this order
+            return anyio.current_time() - began
+        finally:
+            await reads.uninstall()
+
+    took = anyio.run(main)
+    assert started == list(range(n))
+    assert 0.4 <= took < 1.0, took  # two turns of 0.2 s: no more at once than connections
+
+
+def test_the_loop_reads_driver_is_asyncpg_unless_the_url_has_libpq_parameters() -> None:
+    url = "postgresql+psycopg://u@db.example:5432/archive"
+    assert loop_reads.driver_url(url).drivername == "postgresql+asyncpg"
+    assert loop_reads.driver_url(url).database == "archive"
+    with_params = loop_reads.driver_url(url + "?sslmode=require")
+    assert with_params.drivername == "postgresql+psycopg"
+    assert with_params.query == {"sslmode": "require"}
 
 
 @pytest.mark.postgres

@@ -161,23 +161,40 @@ def with_owners(s: Session, dandisets: Sequence[Dandiset]) -> None:
         _set_owners(d, owners[d.id])
 
 
+class VersionColumns:
+    """More columns read with a dandiset and its version (:func:`dandiset_and_version`), in
+    the same statement: for a read that would otherwise run one more (``/info/`` asks
+    whether any asset of the archive is not valid). Build one per set, once (a module
+    constant), as the other statements here."""
+
+    def __init__(self, *columns: sa.ColumnElement[Any]) -> None:
+        self.count = len(columns)
+        self.statement = DANDISET_VERSION.with_only_columns(*_D_COLS, *_V_COLS, *columns, *_U_COLS)
+
+
+#: No more columns: :data:`DANDISET_VERSION` itself.
+NO_COLUMNS = VersionColumns()
+
+
 def dandiset_and_version(
-    s: Session, number: int, version_name: str
-) -> tuple[Dandiset, Version | None] | None:
-    """Dandiset ``number`` (with its owners) and its version ``version_name`` if it has one;
-    ``None`` if there is no such dandiset."""
-    rows = s.connection().execute(DANDISET_VERSION, {"id": number, "version": version_name})
+    s: Session, number: int, version_name: str, more: VersionColumns = NO_COLUMNS
+) -> tuple[Dandiset, Version | None, tuple[Any, ...]] | None:
+    """Dandiset ``number`` (with its owners), its version ``version_name`` if it has one,
+    and the values of ``more``; ``None`` if there is no such dandiset."""
+    rows = s.connection().execute(more.statement, {"id": number, "version": version_name})
     first = None
     owners: list[User] = []
+    users = _ND + _NV + more.count
     for row in rows:
         first = first or row
-        if row[_ND + _NV] is not None:
-            owners.append(_make(User, _USER_FIELDS, row[_ND + _NV :]))
+        if row[users] is not None:
+            owners.append(_make(User, _USER_FIELDS, row[users:]))
     if first is None:
         return None
     d = dandiset(first[:_ND])
     _set_owners(d, owners)
-    return d, (version(first[_ND : _ND + _NV]) if first[_ND] is not None else None)
+    v = version(first[_ND : _ND + _NV]) if first[_ND] is not None else None
+    return d, v, tuple(first[_ND + _NV : users])
 
 
 def dandisets(s: Session, numbers: Sequence[int]) -> dict[int, Dandiset]:

@@ -372,13 +372,16 @@ def _errors_queries(by_status: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
 _BY_MEMBERSHIP = _errors_queries(by_status=False)
 _BY_STATUS = _errors_queries(by_status=True)
 #: How many assets of the archive are not valid, counted up to ``cap``.
+#: Whether any asset of the archive is pending, being validated or invalid (a column: read
+#: with the version of ``/info/``, in the same statement: ``services/versions.py``).
+ANY_NOT_VALID = sa.exists().where(Asset.status.in_(_NOT_VALID)).label("any_not_valid")
 _NOT_VALID_UP_TO = sa.select(sa.func.count()).select_from(
     sa.select(Asset.id).where(Asset.status.in_(_NOT_VALID)).limit(sa.bindparam("cap")).subquery()
 )
 
 
 def asset_validation_errors(
-    s: Session, version_id: int, *, members: int | None = None
+    s: Session, version_id: int, *, members: int | None = None, any_not_valid: bool = True
 ) -> list[dict[str, Any]]:
     """DANDI's ``asset_validation_errors``: up to 50 assets still being validated, then the
     errors of up to 50 invalid assets.
@@ -387,7 +390,10 @@ def asset_validation_errors(
     two ways of :func:`_errors_queries`: by status when the archive holds fewer assets that
     are not valid than the version has members (counted on the status index, up to that
     many), else by membership. With none in those states anywhere (the usual case of a
-    valid archive), the count is the only statement."""
+    valid archive), the count is the only statement, and none when the caller read
+    :data:`ANY_NOT_VALID` already and passes it as ``any_not_valid``."""
+    if not any_not_valid:
+        return []
     if members is None:
         members = (
             s.scalar(

@@ -34,6 +34,7 @@ from neuropil.services.embargo import require_settled
 from neuropil.services.metadata import strip_version_metadata, version_metadata
 from neuropil.services.metadata_limits import check_metadata
 from neuropil.services.validity import (
+    ANY_NOT_VALID,
     asset_validation_errors,
     request_version_validation,
     validation_urls,
@@ -66,30 +67,46 @@ def read_version(
 ) -> tuple[Dandiset, Version]:
     """A dandiset and one of its versions for a read, as detached rows (:mod:`.records`):
     the checks and errors of ``get_dandiset_row``, ``require_readable`` and
-    :func:`get_version_row`, in that order, from one statement (and one for the owners)."""
-    found = records.dandiset_and_version(s, parse_dandiset_id(identifier), version)
+    :func:`get_version_row`, in that order, from one statement (owners included)."""
+    dandiset, row, _ = read_version_with(s, user, identifier, version, records.NO_COLUMNS)
+    return dandiset, row
+
+
+def read_version_with(
+    s: Session, user: User | None, identifier: str, version: str, more: records.VersionColumns
+) -> tuple[Dandiset, Version, tuple[Any, ...]]:
+    """:func:`read_version`, and the values of ``more`` from the same statement."""
+    found = records.dandiset_and_version(s, parse_dandiset_id(identifier), version, more)
     if found is None:
         raise NotFound("Not found.")
-    dandiset, row = found
+    dandiset, row, values = found
     visibility.require_readable(s, user, dandiset)
     if not is_version_name(version):
         raise NotFound(f"No version {version!r}: versions are 'draft' or '0.YYMMDD.HHMM'.")
     if row is None:
         raise NotFound("Not found.")
-    return dandiset, row
+    return dandiset, row, values
+
+
+#: ``/info/`` reads, with its version, whether any asset of the archive is not valid: in
+#: the usual case of a valid archive its validation errors then take no statement at all.
+_INFO_COLUMNS = records.VersionColumns(ANY_NOT_VALID)
 
 
 def get_version(
     ctx: Context, *, user: User | None, identifier: str, version: str, with_errors: bool = False
 ) -> VersionView:
     with ctx.db.read() as s:
-        dandiset, row = read_version(s, user, identifier, version)
+        more = _INFO_COLUMNS if with_errors else records.NO_COLUMNS
+        dandiset, row, values = read_version_with(s, user, identifier, version, more)
         info = load_infos(s, [dandiset])[0]
         stats = info.stats.get(row.id)  # the draft's and the latest's come with the info
         if stats is None:
             stats = version_stats(s, [row.id]).get(row.id, VersionStats())
         errors = (
-            asset_validation_errors(s, row.id, members=stats.asset_count) if with_errors else []
+            asset_validation_errors(s, row.id, members=stats.asset_count, any_not_valid=values[0])
+            if with_errors
+            else []
         )
         return VersionView(info, row, stats, errors)
 
