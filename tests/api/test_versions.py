@@ -165,3 +165,42 @@ def test_put_bad_bodies_are_400(alice: httpx.Client, body: dict[str, object]) ->
     r = alice.put(draft_url(ident), json=body)
     assert r.status_code == 400
     assert r.text
+
+
+def test_info_describes_its_dandiset_as_the_dandiset_does(
+    alice: httpx.Client, anon: httpx.Client
+) -> None:
+    # /info/ reads its version with what it says of the dandiset in one statement; what it
+    # says must be what the dandiset's own representation says: the contact person of the
+    # newest published version (of the draft before there is one), the draft's active
+    # uploads, and each version's own files and bytes.
+    from tests.api.helpers import initialize
+    from tests.api.publishing import publish_and_wait, publishable_dandiset
+
+    ident = publishable_dandiset(alice, {"a.bin": 1000, "sub/b.bin": 200})
+    first = info(anon, ident)
+    assert first["dandiset"]["contact_person"] == "Doe, Jane"
+    assert (first["asset_count"], first["size"]) == (2, 1200)
+    published = publish_and_wait(alice, ident)
+
+    md = alice.get(draft_url(ident)).json()
+    md["contributor"][0]["name"] = "Roe, Richard"
+    r = alice.put(draft_url(ident), json={"name": md["name"], "metadata": md})
+    assert r.status_code == 200, r.text
+    upload_asset(alice, ident, "c.bin", random_bytes(300), asset_metadata())
+    assert initialize(alice, ident, random_bytes(10)).status_code == 200  # left open
+
+    detail = anon.get(f"dandisets/{ident}/").json()
+    draft, release = info(anon, ident), info(anon, ident, published)
+    assert detail["contact_person"] == "Doe, Jane"
+    for one in (draft, release):
+        for key in ("identifier", "created", "modified", "contact_person", "embargo_status"):
+            assert one["dandiset"][key] == detail[key], key
+    assert draft["contact_person"] == "Roe, Richard"  # the version's own
+    assert release["contact_person"] == "Doe, Jane"
+    assert (draft["asset_count"], draft["size"]) == (3, 1500)
+    assert (release["asset_count"], release["size"]) == (2, 1200)
+    assert (draft["active_uploads"], release["active_uploads"]) == (1, 0)
+    assert detail["draft_version"]["active_uploads"] == 1
+    listed = anon.get(f"dandisets/{ident}/versions/draft/assets/").json()
+    assert listed["count"] == 3

@@ -7,7 +7,7 @@ from typing import Any
 from neuropil.db.models import AssetBlob, User, Version
 from neuropil.services.assets import AssetRecord, PathEntry
 from neuropil.services.content import zarr_url
-from neuropil.services.dandisets import DandisetInfo, VersionStats
+from neuropil.services.dandisets import DandisetHead, DandisetInfo, VersionStats
 from neuropil.services.metadata import asset_metadata, contact_person, isoformat
 from neuropil.services.urls import Urls
 
@@ -21,14 +21,13 @@ def user(u: User) -> dict[str, Any]:
     }
 
 
-def _dandiset_head(info: DandisetInfo) -> dict[str, Any]:
-    d = info.dandiset
-    latest = info.published or info.draft
+def _dandiset_head(head: DandisetHead) -> dict[str, Any]:
+    d = head.dandiset
     return {
         "identifier": d.identifier,
         "created": isoformat(d.created),
         "modified": isoformat(d.modified),
-        "contact_person": contact_person(latest.metadata_),
+        "contact_person": contact_person(head.head_metadata),
         "embargo_status": d.embargo_status.value,
         "star_count": 0,
         "is_starred": False,
@@ -47,22 +46,22 @@ def version_short(v: Version, stats: VersionStats) -> dict[str, Any]:
     }
 
 
-def version_full(v: Version, stats: VersionStats, info: DandisetInfo) -> dict[str, Any]:
+def version_full(v: Version, stats: VersionStats, head: DandisetHead) -> dict[str, Any]:
     out = version_short(v, stats)
-    out["active_uploads"] = info.active_uploads if v.version == "draft" else 0
+    out["active_uploads"] = head.active_uploads if v.version == "draft" else 0
     out["release_notes"] = v.release_notes or ""
-    out["dandiset"] = _dandiset_head(info)
+    out["dandiset"] = _dandiset_head(head)
     return out
 
 
 def version_info(
     v: Version,
     stats: VersionStats,
-    info: DandisetInfo,
+    head: DandisetHead,
     metadata: dict[str, Any],
     asset_validation_errors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    out = version_full(v, stats, info)
+    out = version_full(v, stats, head)
     out["asset_validation_errors"] = asset_validation_errors or []
     out["version_validation_errors"] = v.validation_errors or []
     out["metadata"] = metadata
@@ -71,21 +70,22 @@ def version_info(
 
 
 def dandiset_detail(info: DandisetInfo) -> dict[str, Any]:
-    out = _dandiset_head(info)
+    head = info.head
+    out = _dandiset_head(head)
     pub = info.published
     out["most_recent_published_version"] = (
-        {k: v for k, v in version_full(pub, info.stats_for(pub), info).items() if k != "dandiset"}
+        {k: v for k, v in version_full(pub, info.stats_for(pub), head).items() if k != "dandiset"}
         if pub is not None
         else None
     )
-    draft = version_full(info.draft, info.stats_for(info.draft), info)
+    draft = version_full(info.draft, info.stats_for(info.draft), head)
     draft.pop("dandiset")
     out["draft_version"] = draft
     return out
 
 
 def dandiset_list_item(info: DandisetInfo) -> dict[str, Any]:
-    out = _dandiset_head(info)
+    out = _dandiset_head(info.head)
     pub = info.published
     out["most_recent_published_version"] = (
         version_short(pub, info.stats_for(pub)) if pub is not None else None

@@ -39,6 +39,7 @@ from neuropil.services.versions import (
     get_version_row,
     mark_draft_changed,
     read_version,
+    read_version_with,
     require_unlocked,
 )
 from neuropil.services.zarr.archives import zarr_for_asset
@@ -224,8 +225,10 @@ def list_assets(
     path = normalize_path(path) if path else path
     glob = normalize_path(glob) if glob else glob
     desc = (order or "").startswith("-")
+    # All of a version's assets: their number is its tree root's, read with the version.
+    more = _MEMBERS if count and not (path or glob or zarr_only) else records.NO_COLUMNS
     with ctx.db.read() as s:
-        _, ver = _resolve(s, user, identifier, version)
+        _, ver, values = read_version_with(s, user, identifier, version, more)
         params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
         filters: list[str] = ["zarr"] if zarr_only else []
         if path and not zarr_only and not glob and offset == 0:
@@ -259,11 +262,17 @@ def list_assets(
             total = None
         elif filters == ["exact"]:  # the one member at that path
             total = 1
+        elif more is _MEMBERS:
+            total = int(values[0] or 0)
         else:
             total = s.connection().scalar(count_q, params) or 0
         page = _records(s, page_q, with_metadata, params)
     return total, page[:limit], len(page) > limit
 
+
+#: A version's asset count, with the version (its tree root keeps it, in the writes'
+#: transactions: ``services/tree.py``).
+_MEMBERS = records.VersionColumns(records.ROOT_FILES)
 
 _EXACT = sa.select(VersionAsset.asset_id).where(
     VersionAsset.version_id == sa.bindparam("version_id"),

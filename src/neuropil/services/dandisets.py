@@ -52,6 +52,22 @@ class DandisetInfo:
     def stats_for(self, version: Version) -> VersionStats:
         return self.stats.get(version.id, VersionStats())
 
+    @property
+    def head(self) -> DandisetHead:
+        latest = self.published or self.draft
+        return DandisetHead(self.dandiset, latest.metadata_, self.active_uploads)
+
+
+@dataclass(frozen=True)
+class DandisetHead:
+    """What a version's representation says of its dandiset: the dandiset (owners loaded),
+    the metadata of its newest published version, or of its draft if it has none (the
+    contact person comes from it), and the draft's active uploads."""
+
+    dandiset: Dandiset
+    head_metadata: dict[str, Any]
+    active_uploads: int
+
 
 def version_stats(s: Session, version_ids: list[int]) -> dict[int, VersionStats]:
     if not version_ids:

@@ -116,6 +116,22 @@ HEAD_VERSIONS = (
         sa.or_(_V.c.version == DRAFT, _V.c.id == _LATEST_PUBLISHED),
     )
 )
+# Columns for :class:`VersionColumns`, of the outer ``dandisets`` and ``versions`` rows.
+#: The version's files and bytes: its folder tree's root's totals.
+ROOT_FILES = sa.select(_P.c.aggregate_files).where(_ROOT).scalar_subquery()
+ROOT_SIZE = sa.select(_P.c.aggregate_size).where(_ROOT).scalar_subquery()
+#: The dandiset's active uploads.
+UPLOADS = (
+    sa.select(sa.func.count()).select_from(_UP).where(_UP.c.dandiset_id == _D.c.id)
+).scalar_subquery()
+#: The metadata of the dandiset's newest published version (``NULL``: it has none).
+LATEST_METADATA = (
+    sa.select(_LATER.c.metadata)
+    .where(_LATER.c.dandiset_id == _D.c.id, _LATER.c.version != DRAFT)
+    .order_by(_LATER.c.created.desc(), _LATER.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 #: Files and bytes of versions: their folder tree's root (kept in the writes' transactions).
 VERSION_TOTALS = sa.select(_P.c.version_id, _P.c.aggregate_files, _P.c.aggregate_size).where(
     _P.c.version_id.in_(sa.bindparam("ids", expanding=True)), _P.c.path == ""

@@ -116,7 +116,7 @@ def version_table(
         raise NotFound(f"No table {name!r}; the tables of a version are: {', '.join(TABLES)}.")
     # The stamp is read before the assets: a build can only be newer than its stamp.
     view = versions.get_version(ctx, user=user, identifier=identifier, version=version)
-    ident = view.info.dandiset.identifier
+    ident = view.head.dandiset.identifier
     record = current(ctx, view.version, ident, name)
     rows = record.rows
     if name == "files":

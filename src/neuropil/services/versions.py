@@ -23,6 +23,7 @@ from neuropil.services import auth, records, schema, visibility
 from neuropil.services.context import Context
 from neuropil.services.dandisets import (
     MAX_NAME,
+    DandisetHead,
     DandisetInfo,
     VersionStats,
     get_dandiset_row,
@@ -43,7 +44,7 @@ from neuropil.services.validity import (
 
 @dataclass
 class VersionView:
-    info: DandisetInfo
+    head: DandisetHead
     version: Version
     stats: VersionStats
     #: DANDI's ``asset_validation_errors`` (loaded for ``/info/`` only).
@@ -88,27 +89,33 @@ def read_version_with(
     return dandiset, row, values
 
 
-#: ``/info/`` reads, with its version, whether any asset of the archive is not valid: in
-#: the usual case of a valid archive its validation errors then take no statement at all.
-_INFO_COLUMNS = records.VersionColumns(ANY_NOT_VALID)
+#: A version read with what its representation needs (:class:`DandisetHead`, its files and
+#: bytes), in one statement: the root totals, the active uploads, the newest published
+#: version's metadata; ``/info/`` also reads whether any asset of the archive is not valid
+#: (in the usual case of a valid archive its validation errors then take no statement).
+_VIEW = (records.ROOT_FILES, records.ROOT_SIZE, records.UPLOADS, records.LATEST_METADATA)
+_VIEW_COLUMNS = records.VersionColumns(*_VIEW)
+_INFO_COLUMNS = records.VersionColumns(*_VIEW, ANY_NOT_VALID)
 
 
 def get_version(
     ctx: Context, *, user: User | None, identifier: str, version: str, with_errors: bool = False
 ) -> VersionView:
     with ctx.db.read() as s:
-        more = _INFO_COLUMNS if with_errors else records.NO_COLUMNS
+        more = _INFO_COLUMNS if with_errors else _VIEW_COLUMNS
         dandiset, row, values = read_version_with(s, user, identifier, version, more)
-        info = load_infos(s, [dandiset])[0]
-        stats = info.stats.get(row.id)  # the draft's and the latest's come with the info
-        if stats is None:
-            stats = version_stats(s, [row.id]).get(row.id, VersionStats())
+        files, size, uploads, latest_metadata = values[:4]
+        # Without a published version the draft's metadata stands for the dandiset, and
+        # then the version read is the draft (only the draft exists).
+        head_metadata = row.metadata_ if latest_metadata is None else latest_metadata
+        head = DandisetHead(dandiset, head_metadata, int(uploads or 0))
+        stats = VersionStats(int(files or 0), int(size or 0))
         errors = (
-            asset_validation_errors(s, row.id, members=stats.asset_count, any_not_valid=values[0])
+            asset_validation_errors(s, row.id, members=stats.asset_count, any_not_valid=values[4])
             if with_errors
             else []
         )
-        return VersionView(info, row, stats, errors)
+        return VersionView(head, row, stats, errors)
 
 
 def list_versions(
@@ -227,7 +234,7 @@ def update_draft_metadata(
         s.flush()
         info = load_infos(s, [dandiset])[0]
         stats = version_stats(s, [row.id]).get(row.id, VersionStats())
-        return VersionView(info, row, stats)
+        return VersionView(info.head, row, stats)
 
 
 def delete_version(ctx: Context, *, user: User | None, identifier: str, version: str) -> None:

@@ -26,13 +26,13 @@ router = APIRouter(prefix="/api/dandisets/{identifier}/versions")
 
 def _metadata(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any]:
     return version_metadata(
-        view.version, view.info.dandiset, urls, instance_name=ctx.settings.instance_name
+        view.version, view.head.dandiset, urls, instance_name=ctx.settings.instance_name
     )
 
 
 def _info(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any]:
     return serializers.version_info(
-        view.version, view.stats, view.info, _metadata(ctx, view, urls), view.asset_errors
+        view.version, view.stats, view.head, _metadata(ctx, view, urls), view.asset_errors
     )
 
 
@@ -47,8 +47,9 @@ def list_versions(request: Request, identifier: str, ctx: Ctx, user: CurrentUser
         offset=page.offset,
         limit=page.size,
     )
+    head = info.head
     return JSON(
-        counted(request, page, [serializers.version_full(v, st, info) for v, st in rows], total)
+        counted(request, page, [serializers.version_full(v, st, head) for v, st in rows], total)
     )
 
 
@@ -138,7 +139,7 @@ def publish_version(
     )
     with ctx.db.read() as s:
         info = load_infos(s, [dandiset])[0]
-    return JSON(serializers.version_full(draft, info.stats_for(draft), info), status_code=202)
+    return JSON(serializers.version_full(draft, info.stats_for(draft), info.head), status_code=202)
 
 
 #: dandiset.yaml/.jsonld hold the version's metadata; assets.yaml/.jsonld a list of its assets'.

@@ -38,7 +38,7 @@ class VersionPage:
 
     @property
     def identifier(self) -> str:
-        return self.view.info.dandiset.identifier
+        return self.view.head.dandiset.identifier
 
     @property
     def version(self) -> str:
@@ -60,7 +60,7 @@ def load_version(web: Web, identifier: str, version: str, *, errors: bool = Fals
         with_errors=errors and access.insider,
     )
     md = version_metadata(
-        view.version, view.info.dandiset, web.urls, instance_name=web.ctx.settings.instance_name
+        view.version, view.head.dandiset, web.urls, instance_name=web.ctx.settings.instance_name
     )
     return VersionPage(view, md, access.owner, access.insider, embargo_state(info.dandiset))
 
@@ -103,8 +103,8 @@ def _landing(web: Web, identifier: str, version: str) -> Response:
         "dandiset.html",
         page=page,
         md=page.metadata,
-        dandiset=page.view.info.dandiset,
-        owners=page.view.info.dandiset.owners,
+        dandiset=page.view.head.dandiset,
+        owners=page.view.head.dandiset.owners,
         contributors=contributors(page.metadata),
         summary=summary_of(page),
         versions=all_versions(web.ctx, web.reader, identifier),
