@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from neuropil.core.ids import DRAFT
 from neuropil.core.paths import normalize_path, validate_asset_path
@@ -88,27 +88,37 @@ class AssetRecord:
         return self.blob.blob_id if self.blob else None
 
 
+# The subqueries below read dandisets, versions and memberships of their own (aliases),
+# so that they stay the same where a statement also reads a dandiset and its version
+# (a path lookup: :data:`_AT_PATH`).
+_OF_ZARR = aliased(Dandiset)
+_HOLDER, _HOLDER_VERSION, _HOLDER_MEMBER = (
+    aliased(Dandiset),
+    aliased(Version),
+    aliased(VersionAsset),
+)
 #: Whether an asset's bytes are embargoed: its blob says so; a Zarr is embargoed with its
 #: dandiset (as on DANDI).
 _EMBARGOED = sa.case(
     (AssetBlob.blob_id.is_not(None), AssetBlob.embargoed),
     (
         ZarrArchive.zarr_id.is_not(None),
-        sa.select(Dandiset.id)
+        sa.select(_OF_ZARR.id)
         .where(
-            Dandiset.id == ZarrArchive.dandiset_id,
-            Dandiset.embargo_status != EmbargoStatus.OPEN,
+            _OF_ZARR.id == ZarrArchive.dandiset_id,
+            _OF_ZARR.embargo_status != EmbargoStatus.OPEN,
         )
+        .correlate(ZarrArchive)
         .exists(),
     ),
     else_=sa.false(),
 )
 #: The earliest end of embargo of the dandisets holding an asset (one, in practice).
 _EMBARGOED_UNTIL = (
-    sa.select(sa.func.min(Dandiset.embargo_end_date))
-    .join(Version, Version.dandiset_id == Dandiset.id)
-    .join(VersionAsset, VersionAsset.version_id == Version.id)
-    .where(VersionAsset.asset_id == Asset.id, Dandiset.embargo_status != EmbargoStatus.OPEN)
+    sa.select(sa.func.min(_HOLDER.embargo_end_date))
+    .join(_HOLDER_VERSION, _HOLDER_VERSION.dandiset_id == _HOLDER.id)
+    .join(_HOLDER_MEMBER, _HOLDER_MEMBER.version_id == _HOLDER_VERSION.id)
+    .where(_HOLDER_MEMBER.asset_id == Asset.id, _HOLDER.embargo_status != EmbargoStatus.OPEN)
     .correlate(Asset)
     .scalar_subquery()
 )
@@ -225,20 +235,22 @@ def list_assets(
     path = normalize_path(path) if path else path
     glob = normalize_path(glob) if glob else glob
     desc = (order or "").startswith("-")
-    # All of a version's assets: their number is its tree root's, read with the version.
-    more = _MEMBERS if count and not (path or glob or zarr_only) else records.NO_COLUMNS
+    lookup = bool(path) and not zarr_only and not glob and offset == 0
+    more, extra = records.NO_COLUMNS, None
+    if lookup:
+        # A path lookup (the official client asks one per file): the asset at exactly
+        # that path, read with the version. Only when there is none does the way below
+        # look for it again and list the paths under the prefix instead.
+        more, extra = _AT_PATH[with_metadata], {"path": path}
+    elif count and not (path or glob or zarr_only):
+        more = _MEMBERS  # all of a version's assets: their number is its tree root's
     with ctx.db.read() as s:
-        _, ver, values = read_version_with(s, user, identifier, version, more)
+        _, ver, values = read_version_with(s, user, identifier, version, more, extra)
+        if lookup and values[0] is not None:
+            found = [_record(values, values[_METADATA] if with_metadata else None)]
+            return (1 if count else None), found[:limit], len(found) > limit
         params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
         filters: list[str] = ["zarr"] if zarr_only else []
-        if path and not zarr_only and not glob and offset == 0:
-            # A path lookup (the official client asks one per file): the asset at exactly
-            # that path, in one statement. Only when there is none does the way below look
-            # for it again and list the paths under the prefix instead.
-            _, at_path = _listing(("at_path",), key, desc, with_metadata)
-            found = _records(s, at_path, with_metadata, {**params, "path": path})
-            if found:
-                return (1 if count else None), found[:limit], len(found) > limit
         if path:
             exact = s.connection().scalar(_EXACT, {"version_id": ver.id, "path": path})
             if exact is not None:
@@ -273,6 +285,29 @@ def list_assets(
 #: A version's asset count, with the version (its tree root keeps it, in the writes'
 #: transactions: ``services/tree.py``).
 _MEMBERS = records.VersionColumns(records.ROOT_FILES)
+
+
+def _at_path(version: sa.Join) -> sa.Join:
+    """The version's asset at the bound ``path``, if any, with its blob or Zarr."""
+    at_path = sa.and_(
+        VersionAsset.version_id == Version.id, VersionAsset.path == sa.bindparam("path")
+    )
+    return (
+        version.outerjoin(VersionAsset, at_path)
+        .outerjoin(Asset, Asset.id == VersionAsset.asset_id)
+        .outerjoin(AssetBlob, AssetBlob.blob_id == Asset.blob_id)
+        .outerjoin(ZarrArchive, ZarrArchive.zarr_id == Asset.zarr_id)
+    )
+
+
+#: A path lookup's asset (the columns of :func:`_select`), read with the version: by
+#: whether the metadata is included.
+_AT_PATH = {
+    with_metadata: records.VersionColumns(
+        *_COLUMNS, *([Asset.metadata_] if with_metadata else []), joins=_at_path
+    )
+    for with_metadata in (False, True)
+}
 
 _EXACT = sa.select(VersionAsset.asset_id).where(
     VersionAsset.version_id == sa.bindparam("version_id"),

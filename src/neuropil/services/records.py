@@ -16,7 +16,7 @@ call reads the database, in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -69,19 +69,30 @@ _V_COLS = _columns(_V, _VERSION_FIELDS)
 _ND, _NV = len(_D_COLS), len(_V_COLS)
 
 _U_COLS = _columns(_U, _USER_FIELDS)
-#: A dandiset and one of its versions by name (``NULL`` columns when it has none such),
-#: one row per owner (``NULL`` user columns when it has none).
-DANDISET_VERSION = (
-    sa.select(*_D_COLS, *_V_COLS, *_U_COLS)
-    .select_from(
-        _D.outerjoin(
-            _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
-        )
-        .outerjoin(_O, _O.c.dandiset_id == _D.c.id)
-        .outerjoin(_U, _U.c.id == _O.c.user_id)
+#: What a statement of :class:`VersionColumns` joins to the dandiset and its version.
+Joins = Callable[[sa.Join], sa.Join]
+
+
+def _dandiset_version(
+    columns: Sequence[sa.ColumnExpressionArgument[Any]] = (), joins: Joins | None = None
+) -> sa.Select[Any]:
+    """A dandiset and one of its versions by name (``NULL`` columns when it has none
+    such), then ``columns`` (of what ``joins`` adds, or scalar subqueries), one row per
+    owner (``NULL`` user columns when it has none)."""
+    version = _D.outerjoin(
+        _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
     )
-    .where(_D.c.id == sa.bindparam("id"))
-)
+    if joins is not None:
+        version = joins(version)
+    owners = version.outerjoin(_O, _O.c.dandiset_id == _D.c.id)
+    return (
+        sa.select(*_D_COLS, *_V_COLS, *columns, *_U_COLS)
+        .select_from(owners.outerjoin(_U, _U.c.id == _O.c.user_id))
+        .where(_D.c.id == sa.bindparam("id"))
+    )
+
+
+DANDISET_VERSION = _dandiset_version()
 DANDISETS = sa.select(*_D_COLS).where(_D.c.id.in_(sa.bindparam("ids", expanding=True)))
 #: The owners of dandisets, as the ORM's ``selectin`` loader of ``Dandiset.owners`` asks.
 OWNERS = (
@@ -179,13 +190,17 @@ def with_owners(s: Session, dandisets: Sequence[Dandiset]) -> None:
 
 class VersionColumns:
     """More columns read with a dandiset and its version (:func:`dandiset_and_version`), in
-    the same statement: for a read that would otherwise run one more (``/info/`` asks
-    whether any asset of the archive is not valid). Build one per set, once (a module
-    constant), as the other statements here."""
+    the same statement, for a read that would otherwise run more: scalar subqueries of the
+    outer ``dandisets`` and ``versions`` rows (``/info/``'s totals), or columns of tables
+    that ``joins`` adds with outer joins, at most one row each (a path lookup's asset).
+    Their bound parameters are passed to :func:`dandiset_and_version`. Build one per set,
+    once (a module constant), as the other statements here."""
 
-    def __init__(self, *columns: sa.ColumnElement[Any]) -> None:
+    def __init__(
+        self, *columns: sa.ColumnExpressionArgument[Any], joins: Joins | None = None
+    ) -> None:
         self.count = len(columns)
-        self.statement = DANDISET_VERSION.with_only_columns(*_D_COLS, *_V_COLS, *columns, *_U_COLS)
+        self.statement = _dandiset_version(columns, joins)
 
 
 #: No more columns: :data:`DANDISET_VERSION` itself.
@@ -193,11 +208,17 @@ NO_COLUMNS = VersionColumns()
 
 
 def dandiset_and_version(
-    s: Session, number: int, version_name: str, more: VersionColumns = NO_COLUMNS
+    s: Session,
+    number: int,
+    version_name: str,
+    more: VersionColumns = NO_COLUMNS,
+    params: dict[str, Any] | None = None,
 ) -> tuple[Dandiset, Version | None, tuple[Any, ...]] | None:
     """Dandiset ``number`` (with its owners), its version ``version_name`` if it has one,
-    and the values of ``more``; ``None`` if there is no such dandiset."""
-    rows = s.connection().execute(more.statement, {"id": number, "version": version_name})
+    and the values of ``more`` (its parameters in ``params``); ``None`` if there is no
+    such dandiset."""
+    values = {"id": number, "version": version_name, **(params or {})}
+    rows = s.connection().execute(more.statement, values)
     first = None
     owners: list[User] = []
     users = _ND + _NV + more.count

@@ -74,10 +74,17 @@ def read_version(
 
 
 def read_version_with(
-    s: Session, user: User | None, identifier: str, version: str, more: records.VersionColumns
+    s: Session,
+    user: User | None,
+    identifier: str,
+    version: str,
+    more: records.VersionColumns,
+    params: dict[str, Any] | None = None,
 ) -> tuple[Dandiset, Version, tuple[Any, ...]]:
-    """:func:`read_version`, and the values of ``more`` from the same statement."""
-    found = records.dandiset_and_version(s, parse_dandiset_id(identifier), version, more)
+    """:func:`read_version`, and the values of ``more`` (its parameters in ``params``)
+    from the same statement."""
+    number = parse_dandiset_id(identifier)
+    found = records.dandiset_and_version(s, number, version, more, params)
     if found is None:
         raise NotFound("Not found.")
     dandiset, row, values = found
