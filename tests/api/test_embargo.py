@@ -322,3 +322,27 @@ def test_reviewer_of_one_dandiset_reads_no_other(
     with link_client(archive, token) as link:
         assert link.get(f"dandisets/{first}/").status_code == 200
         assert link.get(f"dandisets/{second}/").status_code == 403
+
+
+def test_a_path_lookup_says_what_the_listing_says_of_embargoed_bytes(
+    alice: httpx.Client,
+) -> None:
+    # A path lookup reads its asset with the dandiset and version in one statement; the
+    # embargo of the asset's bytes must come from the asset's own holders, as a listing
+    # reads it, not from the dandiset of the statement.
+    closed = create_embargoed(alice, unique_name("closed"))
+    opened = create_dandiset(alice, unique_name("open"))
+    for ident in (closed, opened):
+        blob = upload_blob(alice, ident, random_bytes(500))
+        assert add_asset(alice, ident, "sub-1/a.bin", blob, asset_metadata()).status_code == 200
+    for ident, status in ((closed, "dandi:EmbargoedAccess"), (opened, "dandi:OpenAccess")):
+        listed = alice.get(assets_url(ident), params={"metadata": 1}).json()["results"]
+        found = alice.get(assets_url(ident), params={"metadata": 1, "path": "sub-1/a.bin"})
+        assert found.status_code == 200
+        [one] = found.json()["results"]
+        assert one == listed[0]
+        assert one["metadata"]["access"][0]["status"] == status
+    [one] = alice.get(assets_url(closed), params={"metadata": 1, "path": "sub-1/a.bin"}).json()[
+        "results"
+    ]
+    assert one["metadata"]["access"][0]["embargoedUntil"] == _years(2).isoformat()
