@@ -247,26 +247,35 @@ def test_on_postgresql_a_dropped_connection_is_replaced_and_the_read_runs_again(
 def test_on_postgresql_reads_beyond_the_connections_wait_their_turn_in_order(
     pg_db: Database, tmp_path: Path
 ) -> None:
-    # More reads than loop-read connections: the later ones wait, and start in the order
-    # they arrived (a read must not be overtaken again and again by newer ones).
+    # More reads than loop-read connections: no more run at once than there are
+    # connections, and those that wait start in the order they arrived (a read must not be
+    # overtaken again and again by newer ones).
     made = _pg_context(pg_db, tmp_path)
+    turns = loop_reads.LOOP_READ_CONNECTIONS
     started: list[int] = []
-    n = loop_reads.LOOP_READ_CONNECTIONS + 4
+    running = [0, 0]  # now, most at once
 
     @reads.short_read
     def handler(i: int) -> int:
         with pg_db.read() as s:
             s.connection()
             started.append(i)  # it has its connection
+            running[0] += 1
+            running[1] = max(running)
             s.execute(sa.text("SELECT pg_sleep(0.2)"))
+            running[0] -= 1
         return i
 
     async def main() -> float:
         reads.install(made)
         try:
+            async with anyio.create_task_group() as tg:  # the connections, opened
+                for i in range(turns):
+                    tg.start_soon(handler, i)
+            started.clear()
             began = anyio.current_time()
             async with anyio.create_task_group() as tg:
-                for i in range(n):
+                for i in range(turns + 4):
                     tg.start_soon(handler, i)
                     await anyio.sleep(0.005)  # arrivals in this order
             return anyio.current_time() - began
@@ -274,8 +283,10 @@ def test_on_postgresql_reads_beyond_the_connections_wait_their_turn_in_order(
             await reads.uninstall()
 
     took = anyio.run(main)
-    assert started == list(range(n))
-    assert 0.4 <= took < 1.0, took  # two turns of 0.2 s: no more at once than connections
+    assert sorted(started[:turns]) == list(range(turns))
+    assert started[turns:] == list(range(turns, turns + 4))
+    assert running[1] == turns
+    assert took >= 0.4, took  # two turns of 0.2 s
 
 
 def test_the_loop_reads_driver_is_asyncpg_unless_the_url_has_libpq_parameters() -> None:

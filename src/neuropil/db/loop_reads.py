@@ -18,7 +18,7 @@ The asyncio driver's connections belong to the loop that opened them: one :class
 per event loop, disposed of when that loop's app stops.
 
 No ping before each checkout (``pool_pre_ping``): it costs a round trip, and these reads are
-about three statements each. A connection the server has dropped (a restart, an idle
+one to three statements each. A connection the server has dropped (a restart, an idle
 timeout) fails its first statement instead; SQLAlchemy then invalidates the pool's
 connections opened before it, and the read runs once more, on new ones. A read is safe to
 run twice.
