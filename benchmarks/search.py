@@ -34,6 +34,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -203,12 +204,21 @@ def _client(args: tuple[str, int, int]) -> list[float]:
     return out
 
 
+def _default_sigterm() -> None:
+    """In a client process: SIGTERM ends it. The forked process inherits the benchmark's
+    handler (SIGTERM raises ``SystemExit``, so that the benchmark cleans up); the pool ends
+    its workers with SIGTERM, and one that unwound through that handler instead hung in its
+    exit, the pool waiting for it for good."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def concurrent(server: NeuropilServer, rounds: int) -> dict[str, Any]:
     """:data:`CLIENTS` processes send the mix at once: latency when requests overlap."""
     import multiprocessing
 
     t = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
+    pool = multiprocessing.get_context("fork").Pool(CLIENTS, initializer=_default_sigterm)
+    with pool:
         per_client = pool.map(_client, [(server.url, rounds, i) for i in range(CLIENTS)])
     seconds = time.perf_counter() - t
     every = [ms for client in per_client for ms in client]
