@@ -201,6 +201,11 @@ def run_publish(ctx: Context, *, version_id: int, user_id: int, base_url: str) -
     manifests.write(ctx.store, plan.dandiset.identifier, name, full, asset_mds)
     patch = {"publishedBy": activity, "datePublished": activity["startDate"]}
     with ctx.db.write() as s:
+        # The dandiset first, then its draft, as every writer of a dandiset locks them. The
+        # new version's row takes a share lock on its dandiset (its foreign key): with the
+        # draft locked first, a writer holding the dandiset and waiting for the draft
+        # deadlocked with this job (seen on PostgreSQL: "deadlock detected").
+        s.execute(sa.select(Dandiset.id).where(Dandiset.id == plan.dandiset.id).with_for_update())
         draft = s.get(Version, version_id, with_for_update=True)
         if draft is None or draft.status != VersionStatus.PUBLISHING:
             return None
