@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.api.helpers import (
     add_asset,
@@ -19,6 +20,7 @@ from tests.api.helpers import (
     draft_url,
     random_bytes,
     upload_blob,
+    wait_for,
 )
 from tests.api.publishing import (
     DANDISET_METADATA,
@@ -30,6 +32,7 @@ from tests.api.publishing import (
     wait_status,
     wait_until_valid,
 )
+from tests.support import postgres
 from tests.support.server import ServerProcess
 
 VERSION_RE = re.compile(r"0\.\d{6}\.\d{4}")
@@ -231,3 +234,60 @@ def test_pending_and_validating_drafts_are_409(held: tuple[ServerProcess, str]) 
         r = publish(c, ident)
         assert r.status_code == 409
         assert "pending" in r.text.lower()
+
+
+@pytest.mark.postgres
+def test_the_publish_job_locks_the_dandiset_before_its_draft(tmp_path: Path) -> None:
+    # Every writer of a dandiset locks the dandiset, then its version. A publish job that
+    # locked the draft first deadlocked with a writer holding the dandiset: its new version
+    # row waits for a share lock on the dandiset (a foreign key). Here the draft is held
+    # when the job runs: the job must be waiting for it already holding the dandiset, so
+    # that a writer of the dandiset waits for the job, not the other way round.
+    postgres.require()
+    with postgres.fresh_database() as url:
+        server = ServerProcess(tmp_path / "data", database_url=url)
+        token = server.add_user("owner")
+        server.start()
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with client(server.api_url, token) as owner:
+                ident = publishable_dandiset(owner)
+            server.extra_env["NEUROPIL_JOB_WORKERS"] = "0"  # the job waits for the restart
+            server.restart()
+            with client(server.api_url, token) as owner:
+                assert publish(owner, ident).status_code == 202
+            number = int(ident)
+            with engine.connect() as holder:
+                holder.execute(
+                    sa.text(
+                        "SELECT id FROM versions WHERE dandiset_id = :n AND version = 'draft'"
+                        " FOR UPDATE"
+                    ),
+                    {"n": number},
+                )
+                del server.extra_env["NEUROPIL_JOB_WORKERS"]
+                server.restart()  # the job runs, and meets the held draft
+
+                def job_waits() -> bool:
+                    with engine.connect() as c:
+                        return bool(
+                            c.scalar(
+                                sa.text(
+                                    "SELECT count(*) FROM pg_stat_activity WHERE"
+                                    " datname = current_database() AND wait_event_type = 'Lock'"
+                                )
+                            )
+                        )
+
+                wait_for(job_waits, timeout=60)
+                with engine.connect() as writer, pytest.raises(sa.exc.OperationalError):
+                    writer.execute(
+                        sa.text("SELECT id FROM dandisets WHERE id = :n FOR UPDATE NOWAIT"),
+                        {"n": number},
+                    )
+                holder.commit()
+            with client(server.api_url) as anon:
+                wait_status(anon, ident, "Published")
+        finally:
+            engine.dispose()
+            server.stop()
