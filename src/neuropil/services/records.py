@@ -101,22 +101,34 @@ OWNERS = (
     .where(_O.c.dandiset_id.in_(sa.bindparam("ids", expanding=True)))
 )
 _LATER = _V.alias("later")
+
+
+def _newest_published(
+    column: sa.ColumnElement[Any], dandiset: sa.ColumnElement[Any]
+) -> sa.ScalarSelect[Any]:
+    """``column`` of the newest published version of the dandiset ``dandiset`` of the
+    outer row (a scalar subquery)."""
+    return (
+        sa.select(column)
+        .where(_LATER.c.dandiset_id == dandiset, _LATER.c.version != DRAFT)
+        .order_by(_LATER.c.created.desc(), _LATER.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _active_uploads(dandiset: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """How many uploads of the dandiset ``dandiset`` of the outer row are in progress."""
+    return (
+        sa.select(sa.func.count()).select_from(_UP).where(_UP.c.dandiset_id == dandiset)
+    ).scalar_subquery()
+
+
 #: The newest published version of the dandiset of the outer ``versions`` row.
-_LATEST_PUBLISHED = (
-    sa.select(_LATER.c.id)
-    .where(_LATER.c.dandiset_id == _V.c.dandiset_id, _LATER.c.version != DRAFT)
-    .order_by(_LATER.c.created.desc(), _LATER.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
+_LATEST_PUBLISHED = _newest_published(_LATER.c.id, _V.c.dandiset_id)
 _ROOT = sa.and_(_P.c.version_id == _V.c.id, _P.c.path == "")
 #: The active uploads of the dandiset of the outer ``versions`` row.
-_UPLOADS = (
-    sa.select(sa.func.count())
-    .select_from(_UP)
-    .where(_UP.c.dandiset_id == _V.c.dandiset_id)
-    .scalar_subquery()
-)
+_UPLOADS = _active_uploads(_V.c.dandiset_id)
 #: Each dandiset's draft and newest published version, with their root's totals and the
 #: dandiset's active uploads (one statement: each costs SQLAlchemy more than SQLite).
 HEAD_VERSIONS = (
@@ -132,17 +144,9 @@ HEAD_VERSIONS = (
 ROOT_FILES = sa.select(_P.c.aggregate_files).where(_ROOT).scalar_subquery()
 ROOT_SIZE = sa.select(_P.c.aggregate_size).where(_ROOT).scalar_subquery()
 #: The dandiset's active uploads.
-UPLOADS = (
-    sa.select(sa.func.count()).select_from(_UP).where(_UP.c.dandiset_id == _D.c.id)
-).scalar_subquery()
+UPLOADS = _active_uploads(_D.c.id)
 #: The metadata of the dandiset's newest published version (``NULL``: it has none).
-LATEST_METADATA = (
-    sa.select(_LATER.c.metadata)
-    .where(_LATER.c.dandiset_id == _D.c.id, _LATER.c.version != DRAFT)
-    .order_by(_LATER.c.created.desc(), _LATER.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
+LATEST_METADATA = _newest_published(_LATER.c.metadata, _D.c.id)
 #: Files and bytes of versions: their folder tree's root (kept in the writes' transactions).
 VERSION_TOTALS = sa.select(_P.c.version_id, _P.c.aggregate_files, _P.c.aggregate_size).where(
     _P.c.version_id.in_(sa.bindparam("ids", expanding=True)), _P.c.path == ""
