@@ -8,6 +8,7 @@ visitor from a session cookie instead (:mod:`neuropil.web.state`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,10 +17,20 @@ from starlette.concurrency import run_in_threadpool
 from neuropil.core.review_links import REVIEW_HEADER, REVIEW_PARAM
 from neuropil.db.models import User
 from neuropil.errors import NotAuthenticated
-from neuropil.server.request import get_ctx
+from neuropil.server.request import get_ctx, get_urls
 from neuropil.services import auth, reviewers
+from neuropil.services.context import Context
+from neuropil.services.urls import Urls
 
-__all__ = ["REVIEW_HEADER", "REVIEW_PARAM", "CurrentUser", "get_user", "review_token"]
+__all__ = [
+    "REVIEW_HEADER",
+    "REVIEW_PARAM",
+    "Call",
+    "CurrentUser",
+    "call_of",
+    "get_user",
+    "review_token",
+]
 
 # REVIEW_PARAM (``?review=<token>``) and REVIEW_HEADER carry a review link's token: read
 # access to one embargoed dandiset without an ``Authorization`` header
@@ -61,3 +72,22 @@ async def _user_dependency(request: Request) -> User | None:
 
 
 CurrentUser = Annotated[User | None, Depends(_user_dependency)]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler serves a request with: the context, the caller and the URLs."""
+
+    ctx: Context
+    user: User | None
+    urls: Urls
+
+
+def call_of(request: Request) -> Call:
+    """The :class:`Call` of ``request``, for the handlers of the hot reads
+    (:func:`~neuropil.server.reads.short_read`), which take it from their request rather
+    than as the dependencies ``Ctx``, ``CurrentUser`` and ``ExternalUrls``: FastAPI's
+    solving of those three cost a tenth of a path lookup's whole CPU (counted with
+    callgrind, ``docs/design/performance.md``, seventh round). They run on the event loop,
+    or on a thread when they would wait: the caller's token is looked up there too."""
+    return Call(get_ctx(request), get_user(request), get_urls(request))

@@ -32,7 +32,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
-from neuropil.api.caller import CurrentUser
+from neuropil.api.caller import CurrentUser, call_of
 from neuropil.api.pagination import page_params
 from neuropil.api.schemas import COMPONENTS
 
@@ -188,17 +188,28 @@ def _calls(route: APIRoute, fn: Callable[..., Any]) -> bool:
     return any(d.call is fn for d in _dependants(route.dependant))
 
 
+def _handler_calls(route: APIRoute, fn: Callable[..., Any]) -> bool:
+    """Whether the route's handler itself calls ``fn`` (by name)."""
+    code = getattr(inspect.unwrap(route.endpoint), "__code__", None)  # under @short_read
+    return code is not None and fn.__name__ in code.co_names
+
+
 def _paginated(route: APIRoute) -> bool:
     """Whether the handler reads DRF's page parameters: a page that does not exist is a 404."""
-    code = getattr(inspect.unwrap(route.endpoint), "__code__", None)  # under @short_read
-    return code is not None and page_params.__name__ in code.co_names
+    return _handler_calls(route, page_params)
+
+
+def _reads_caller(route: APIRoute) -> bool:
+    """Whether the route reads the caller's token: as a dependency, or in its handler (the
+    hot reads: :func:`~neuropil.api.caller.call_of`)."""
+    return _calls(route, READS_CALLER) or _handler_calls(route, call_of)
 
 
 def error_codes(route: APIRoute, path: str, methods: set[str]) -> set[int]:
     """The error statuses ``route`` (served at ``path``) can answer with."""
     writes = bool(methods & WRITES)
     codes = {400}
-    if _calls(route, READS_CALLER):
+    if _reads_caller(route):
         codes.add(401)  # an invalid token, or anonymous where a user is needed
         # Writes need an owner; reads of one object refuse those who may not see it (an
         # embargoed dandiset's, an upload of someone else's); a few need an approved caller.

@@ -236,7 +236,7 @@ def list_assets(
     glob = normalize_path(glob) if glob else glob
     desc = (order or "").startswith("-")
     lookup = bool(path) and not zarr_only and not glob and offset == 0
-    more, extra = records.NO_COLUMNS, None
+    more, extra = _VERSION_KEY, None
     if lookup:
         # A path lookup (the official client asks one per file): the asset at exactly
         # that path, read with the version. Only when there is none does the way below
@@ -282,9 +282,11 @@ def list_assets(
     return total, page[:limit], len(page) > limit
 
 
+#: The version of a listing: its key alone (:data:`records.VERSION_KEY`).
+_VERSION_KEY = records.VersionColumns(version_fields=records.VERSION_KEY)
 #: A version's asset count, with the version (its tree root keeps it, in the writes'
 #: transactions: ``services/tree.py``).
-_MEMBERS = records.VersionColumns(records.ROOT_FILES)
+_MEMBERS = records.VersionColumns(records.ROOT_FILES, version_fields=records.VERSION_KEY)
 
 
 def _at_path(version: sa.Join) -> sa.Join:
@@ -304,7 +306,10 @@ def _at_path(version: sa.Join) -> sa.Join:
 #: whether the metadata is included.
 _AT_PATH = {
     with_metadata: records.VersionColumns(
-        *_COLUMNS, *([Asset.metadata_] if with_metadata else []), joins=_at_path
+        *_COLUMNS,
+        *([Asset.metadata_] if with_metadata else []),
+        joins=_at_path,
+        version_fields=records.VERSION_KEY,
     )
     for with_metadata in (False, True)
 }

@@ -65,7 +65,11 @@ def context_url(schema_version: str) -> str:
 def isoformat(dt: datetime) -> str:
     """DANDI's timestamp form: ISO-8601 with microseconds and ``Z``."""
     # isoformat() is several times faster than strftime, which shows in 1,000-asset pages.
-    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # The database's timestamps are UTC already (``db.types.UTCDateTime``): their offset
+    # is written "+00:00", which becomes "Z", with no converted copies of the datetime.
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 # -- the LINDI index of HDF5 assets ----------------------------------------------------------

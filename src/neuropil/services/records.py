@@ -74,7 +74,9 @@ Joins = Callable[[sa.Join], sa.Join]
 
 
 def _dandiset_version(
-    columns: Sequence[sa.ColumnExpressionArgument[Any]] = (), joins: Joins | None = None
+    columns: Sequence[sa.ColumnExpressionArgument[Any]] = (),
+    joins: Joins | None = None,
+    version_columns: Sequence[sa.ColumnElement[Any]] = _V_COLS,
 ) -> sa.Select[Any]:
     """A dandiset and one of its versions by name (``NULL`` columns when it has none
     such), then ``columns`` (of what ``joins`` adds, or scalar subqueries), one row per
@@ -86,7 +88,7 @@ def _dandiset_version(
         version = joins(version)
     owners = version.outerjoin(_O, _O.c.dandiset_id == _D.c.id)
     return (
-        sa.select(*_D_COLS, *_V_COLS, *columns, *_U_COLS)
+        sa.select(*_D_COLS, *version_columns, *columns, *_U_COLS)
         .select_from(owners.outerjoin(_U, _U.c.id == _O.c.user_id))
         .where(_D.c.id == sa.bindparam("id"))
     )
@@ -192,19 +194,34 @@ def with_owners(s: Session, dandisets: Sequence[Dandiset]) -> None:
         _set_owners(d, owners[d.id])
 
 
+#: The fields of a version that name it: all an asset listing needs of it. Its metadata,
+#: validation errors and assets summary are JSON documents (of tens of kilobytes in a large
+#: dandiset, more in an invalid draft's errors) that such a read would transfer and decode
+#: for nothing.
+VERSION_KEY = ("id", "dandiset_id", "version")
+
+
 class VersionColumns:
     """More columns read with a dandiset and its version (:func:`dandiset_and_version`), in
     the same statement, for a read that would otherwise run more: scalar subqueries of the
     outer ``dandisets`` and ``versions`` rows (``/info/``'s totals), or columns of tables
     that ``joins`` adds with outer joins, at most one row each (a path lookup's asset).
     Their bound parameters are passed to :func:`dandiset_and_version`. Build one per set,
-    once (a module constant), as the other statements here."""
+    once (a module constant), as the other statements here.
+
+    ``version_fields`` are the fields of the version read (all by default): the version
+    read has only those loaded, and reading another one of it raises
+    :class:`~sqlalchemy.orm.exc.DetachedInstanceError`."""
 
     def __init__(
-        self, *columns: sa.ColumnExpressionArgument[Any], joins: Joins | None = None
+        self,
+        *columns: sa.ColumnExpressionArgument[Any],
+        joins: Joins | None = None,
+        version_fields: Sequence[str] = _VERSION_FIELDS,
     ) -> None:
         self.count = len(columns)
-        self.statement = _dandiset_version(columns, joins)
+        self.version_fields = tuple(version_fields)
+        self.statement = _dandiset_version(columns, joins, _columns(_V, self.version_fields))
 
 
 #: No more columns: :data:`DANDISET_VERSION` itself.
@@ -225,7 +242,8 @@ def dandiset_and_version(
     rows = s.connection().execute(more.statement, values)
     first = None
     owners: list[User] = []
-    users = _ND + _NV + more.count
+    nv = len(more.version_fields)
+    users = _ND + nv + more.count
     for row in rows:
         first = first or row
         if row[users] is not None:
@@ -234,8 +252,10 @@ def dandiset_and_version(
         return None
     d = dandiset(first[:_ND])
     _set_owners(d, owners)
-    v = version(first[_ND : _ND + _NV]) if first[_ND] is not None else None
-    return d, v, tuple(first[_ND + _NV : users])
+    v: Version | None = None
+    if first[_ND] is not None:
+        v = _make(Version, more.version_fields, first[_ND : _ND + nv])
+    return d, v, tuple(first[_ND + nv : users])
 
 
 def dandisets(s: Session, numbers: Sequence[int]) -> dict[int, Dandiset]:

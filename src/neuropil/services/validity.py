@@ -374,7 +374,18 @@ _BY_STATUS = _errors_queries(by_status=True)
 #: How many assets of the archive are not valid, counted up to ``cap``.
 #: Whether any asset of the archive is pending, being validated or invalid (a column: read
 #: with the version of ``/info/``, in the same statement: ``services/versions.py``).
-ANY_NOT_VALID = sa.exists().where(Asset.status.in_(_NOT_VALID)).label("any_not_valid")
+# The states as one bound parameter each: a list given to ``in_`` is an "expanding"
+# parameter, which SQLAlchemy renders into the statement's text again at every execution
+# (a tenth of the Python of ``/info/``'s one statement, in cProfile).
+ANY_NOT_VALID = (
+    sa.exists()
+    .where(
+        Asset.status.in_(
+            [sa.bindparam(None, state, type_=Asset.status.type) for state in _NOT_VALID]
+        )
+    )
+    .label("any_not_valid")
+)
 _NOT_VALID_UP_TO = sa.select(sa.func.count()).select_from(
     sa.select(Asset.id).where(Asset.status.in_(_NOT_VALID)).limit(sa.bindparam("cap")).subquery()
 )

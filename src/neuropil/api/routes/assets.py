@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from starlette.responses import RedirectResponse, Response
 
 from neuropil.api import openapi, schemas, serializers
-from neuropil.api.caller import CurrentUser
+from neuropil.api.caller import CurrentUser, call_of
 from neuropil.api.pagination import counted, page_params, paginated
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
 from neuropil.api.routes.indexes import index_response, link_headers
+from neuropil.api.routing import Router
 from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import assets, downloads
@@ -21,8 +22,8 @@ from neuropil.services.context import Context
 from neuropil.services.metadata import announced_index_url, asset_metadata
 from neuropil.services.urls import Urls
 
-router = APIRouter(prefix="/api/dandisets/{identifier}/versions/{version}/assets")
-top = APIRouter(prefix="/api/assets")
+router = Router(prefix="/api/dandisets/{identifier}/versions/{version}/assets")
+top = Router(prefix="/api/assets")
 
 #: The download answers 302 to the blob's URL (documented as such, not as 200 JSON).
 DOWNLOAD_ROUTE: dict[str, Any] = {
@@ -39,14 +40,9 @@ DOWNLOAD_ROUTE: dict[str, Any] = {
     responses=schemas.ok("AssetPage"),
 )
 @short_read
-def list_assets(
-    request: Request,
-    identifier: str,
-    version: str,
-    ctx: Ctx,
-    user: CurrentUser,
-    urls: ExternalUrls,
-) -> JSON:
+def list_assets(request: Request, identifier: str, version: str) -> JSON:
+    call = call_of(request)
+    ctx, user, urls = call.ctx, call.user, call.urls
     q = request.query_params
     page = page_params(request)
     with_md = flag(q.get("metadata"), False)

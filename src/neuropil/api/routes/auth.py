@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from neuropil.api import schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx
 from neuropil.services import auth
 
-router = APIRouter(prefix="/api")
+router = Router(prefix="/api")
 
 
 @router.get(

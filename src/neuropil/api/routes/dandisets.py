@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from starlette.responses import Response
 
 from neuropil.api import schemas, serializers
-from neuropil.api.caller import CurrentUser
+from neuropil.api.caller import CurrentUser, call_of
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.reads import short_read
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import dandisets, embargo, unembargo, visibility
 from neuropil.services import owners as owners_service
 
-router = APIRouter(prefix="/api/dandisets")
+router = Router(prefix="/api/dandisets")
 
 
 @router.get("/", summary="List dandisets", responses=schemas.ok("DandisetPage"))
 @short_read
-def list_dandisets(request: Request, ctx: Ctx, user: CurrentUser) -> JSON:
+def list_dandisets(request: Request) -> JSON:
+    call = call_of(request)
+    ctx, user = call.ctx, call.user
     q = request.query_params
     page = page_params(request)
     total, infos = dandisets.list_dandisets(

@@ -18,11 +18,12 @@ import gzip
 import threading
 from collections import OrderedDict
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from neuropil.api import openapi
 from neuropil.api.caller import CurrentUser
+from neuropil.api.routing import Router
 from neuropil.core.links import INDEX_MEDIA_TYPE, index_link
 from neuropil.errors import BadRequest, Unsupported
 from neuropil.server.request import Ctx, ExternalUrls
@@ -32,8 +33,8 @@ from neuropil.services.context import Context
 from neuropil.services.urls import Urls
 from neuropil.storage import blob_key
 
-router = APIRouter(prefix="/api/blobs")
-by_path = APIRouter(prefix="/api/dandisets/{identifier}")
+router = Router(prefix="/api/blobs")
+by_path = Router(prefix="/api/dandisets/{identifier}")
 
 #: Below this, gzip saves less than its header and the CPU costs more than the bytes.
 MIN_GZIP = 1024

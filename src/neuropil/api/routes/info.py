@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from neuropil._version import __version__
 from neuropil.api import schemas
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx, ExternalUrls
 
-router = APIRouter()
+router = Router()
 
 #: The oldest official client that works against neuropil (tested with 0.81).
 CLI_MINIMAL_VERSION = "0.60.0"

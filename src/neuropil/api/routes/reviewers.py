@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from starlette.responses import Response
 
 from neuropil.api import schemas
 from neuropil.api.caller import REVIEW_PARAM, CurrentUser
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import reviewers
 from neuropil.services.metadata import isoformat
 from neuropil.services.urls import Urls
 
-router = APIRouter(prefix="/api/dandisets/{identifier}")
+router = Router(prefix="/api/dandisets/{identifier}")
 
 
 def _reviewer(r: reviewers.Reviewer) -> dict[str, Any]:

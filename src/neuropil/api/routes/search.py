@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.errors import BadRequest
 from neuropil.server.request import Ctx
 from neuropil.services import search as search_service
 
-router = APIRouter(prefix="/api/search")
+router = Router(prefix="/api/search")
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -12,20 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from neuropil.api import request_body
 from neuropil.api.routes.indexes import link_headers, negotiated_blob_index
+from neuropil.api.routing import Router
 from neuropil.api.streaming import ObjectResponse
 from neuropil.core.links import prefers_index
 from neuropil.errors import BadRequest, MethodNotAllowed, PermissionDenied
 from neuropil.server.reads import short_read
-from neuropil.server.request import Ctx, ExternalUrls
+from neuropil.server.request import Ctx, ExternalUrls, get_ctx, get_urls
 from neuropil.services import blob_headers, indexes, store_endpoints
 from neuropil.storage import PartInfo
 
-router = APIRouter(include_in_schema=False)
+router = Router(prefix="/store", include_in_schema=False)
 
 MAX_PART = 5 << 30
 
@@ -38,9 +39,12 @@ def _header_param(value: str | None, name: str) -> str | None:
     return value
 
 
-@router.api_route("/store/{key:path}", methods=["GET", "HEAD"])
+@router.api_route("/{key:path}", methods=["GET", "HEAD"])
 @short_read
-def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Response:
+def read_object(request: Request, key: str) -> Response:
+    # The context and URLs from the request, not as dependencies (as the other short
+    # reads: ``neuropil.api.caller.call_of``); an object read needs no caller.
+    ctx, urls = get_ctx(request), get_urls(request)
     q = request.query_params
     obj = store_endpoints.visible_object(ctx, key, q)
     content_type = _header_param(q.get("response-content-type"), "response-content-type")
@@ -81,7 +85,7 @@ def read_object(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Res
     return response
 
 
-@router.put("/store/{key:path}")
+@router.put("/{key:path}")
 async def put_part(request: Request, key: str, ctx: Ctx) -> Response:
     params = dict(request.query_params)
     if "partNumber" not in params or "uploadId" not in params:
@@ -102,7 +106,7 @@ async def put_part(request: Request, key: str, ctx: Ctx) -> Response:
     return Response(status_code=200, headers={"ETag": f'"{info.etag}"'})
 
 
-@router.post("/store/{key:path}")
+@router.post("/{key:path}")
 async def complete_upload(request: Request, key: str, ctx: Ctx, urls: ExternalUrls) -> Response:
     params = dict(request.query_params)
     if "uploadId" not in params:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import tables
 from neuropil.tables import formats
 
-router = APIRouter(prefix="/api/dandisets/{identifier}/versions/{version}/tables")
+router = Router(prefix="/api/dandisets/{identifier}/versions/{version}/tables")
 
 
 def _matches(if_none_match: str | None, tag: str) -> bool:

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from neuropil.api import schemas
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import upload_resume
 from neuropil.services.metadata import isoformat
 
-router = APIRouter(prefix="/api")
+router = Router(prefix="/api")
 
 
 def _summary(u: upload_resume.UploadSummary) -> dict[str, Any]:

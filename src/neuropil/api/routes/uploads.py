@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from starlette.responses import Response
 
 from neuropil.api import schemas, serializers
 from neuropil.api.caller import CurrentUser
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.server.request import Ctx, ExternalUrls
 from neuropil.services import blobs, uploads
 
-router = APIRouter(prefix="/api")
+router = Router(prefix="/api")
 
 
 @router.post(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from starlette.responses import Response
 
 from neuropil.api import openapi, schemas, serializers
-from neuropil.api.caller import CurrentUser
+from neuropil.api.caller import CurrentUser, call_of
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.api.streaming import ObjectResponse
 from neuropil.errors import BadRequest
 from neuropil.server.reads import short_read
@@ -21,7 +22,7 @@ from neuropil.services.dandisets import load_infos
 from neuropil.services.metadata import version_metadata
 from neuropil.services.urls import Urls
 
-router = APIRouter(prefix="/api/dandisets/{identifier}/versions")
+router = Router(prefix="/api/dandisets/{identifier}/versions")
 
 
 def _metadata(ctx: Context, view: versions.VersionView, urls: Urls) -> dict[str, Any]:
@@ -67,9 +68,9 @@ def get_version(
     responses=schemas.ok("VersionInfo"),
 )
 @short_read
-def version_info(
-    identifier: str, version: str, ctx: Ctx, user: CurrentUser, urls: ExternalUrls
-) -> JSON:
+def version_info(request: Request, identifier: str, version: str) -> JSON:
+    call = call_of(request)
+    ctx, user, urls = call.ctx, call.user, call.urls
     view = versions.get_version(
         ctx, user=user, identifier=identifier, version=version, with_errors=True
     )

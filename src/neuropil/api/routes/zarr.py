@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from neuropil.api import openapi, request_body, schemas
@@ -18,6 +18,7 @@ from neuropil.api.caller import CurrentUser
 from neuropil.api.pagination import counted, page_params
 from neuropil.api.params import flag
 from neuropil.api.responses import JSON
+from neuropil.api.routing import Router
 from neuropil.errors import BadRequest
 from neuropil.server.request import Ctx, ExternalUrls, external_base, get_ctx
 from neuropil.services import downloads
@@ -26,7 +27,7 @@ from neuropil.services.metadata import isoformat
 from neuropil.services.zarr import archives, bulk, files, ingest, reading
 from neuropil.services.zarr.listing import ListedFile
 
-router = APIRouter(prefix="/api/zarr", tags=["zarr"])
+router = Router(prefix="/api/zarr", tags=["zarr"])
 
 
 def zarr_json(z: ZarrRecord) -> dict[str, Any]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from neuropil.api import request_body
 from neuropil.api.caller import get_user
+from neuropil.api.routing import Router
 from neuropil.api.streaming import ObjectResponse
 from neuropil.core.zarr_paths import METADATA_NAMES
 from neuropil.errors import PayloadTooLarge
@@ -25,7 +26,7 @@ from neuropil.server.request import get_ctx
 from neuropil.services import blob_headers, store_endpoints
 from neuropil.services.zarr import put, reading
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 #: Zarr metadata documents (v2 and v3), served as JSON; everything else as bytes.
 JSON_KEYS = frozenset(METADATA_NAMES)
