@@ -3,6 +3,7 @@ process, on a worker thread otherwise, and on a thread again when it would have 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -343,3 +344,38 @@ def test_on_postgresql_with_a_store_across_a_network_short_reads_use_threads(
             await reads.uninstall()
 
     assert anyio.run(main) != threading.get_ident()
+
+
+def test_turns_go_in_order_of_arrival_and_survive_cancelled_waiters() -> None:
+    async def main() -> list[str]:
+        turns = loop_reads.Turns(1)
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def hold(name: str) -> None:
+            async with turns:
+                order.append(name)
+                await release.wait()
+
+        first = asyncio.create_task(hold("first"))
+        await asyncio.sleep(0)
+        waiters = {n: asyncio.create_task(hold(n)) for n in ("a", "b", "c")}
+        await asyncio.sleep(0)
+        waiters["b"].cancel()  # gives up while waiting: leaves the queue
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(first, waiters["a"], waiters["c"])
+        # Handed its turn, then cancelled before it ran: the turn goes on to the next.
+        await turns.__aenter__()
+        handed, last = asyncio.create_task(hold("handed")), asyncio.create_task(hold("last"))
+        await asyncio.sleep(0)
+        await turns.__aexit__(None, None, None)  # hands the turn to "handed" ...
+        handed.cancel()  # ... which is cancelled before it runs
+        await asyncio.wait_for(last, 5)
+        with pytest.raises(asyncio.CancelledError):
+            await handed
+        async with turns:  # and the turn is free again
+            order.append("free")
+        return order
+
+    assert asyncio.run(main()) == ["first", "a", "c", "last", "free"]
