@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT
 from neuropil.db.models import (
+    AssetBlob,
     AssetPath,
     Dandiset,
     Upload,
@@ -33,6 +34,7 @@ from neuropil.db.models import (
     dandiset_owners,
 )
 
+_B = cast(sa.Table, AssetBlob.__table__)
 _D = cast(sa.Table, Dandiset.__table__)
 _V = cast(sa.Table, Version.__table__)
 _U = cast(sa.Table, User.__table__)
@@ -69,6 +71,9 @@ _V_COLS = _columns(_V, _VERSION_FIELDS)
 _ND, _NV = len(_D_COLS), len(_V_COLS)
 
 _U_COLS = _columns(_U, _USER_FIELDS)
+_BLOB_FIELDS = ("blob_id", "key", "etag", "sha256", "size", "embargoed", "created", "modified")
+#: A blob by its object key (every blob GET asks).
+BLOB_BY_KEY = sa.select(*_columns(_B, _BLOB_FIELDS)).where(_B.c.key == sa.bindparam("key"))
 #: What a statement of :class:`VersionColumns` joins to the dandiset and its version.
 Joins = Callable[[sa.Join], sa.Join]
 
@@ -180,6 +185,15 @@ def dandiset(values: Sequence[Any]) -> Dandiset:
 
 def version(values: Sequence[Any]) -> Version:
     out: Version = _make(Version, _VERSION_FIELDS, values)
+    return out
+
+
+def blob_by_key(s: Session, key: str) -> AssetBlob | None:
+    """The blob stored under ``key``, if any (a detached row, as above)."""
+    row = s.connection().execute(BLOB_BY_KEY, {"key": key}).first()
+    if row is None:
+        return None
+    out: AssetBlob = _make(AssetBlob, _BLOB_FIELDS, row)
     return out
 
 

@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape
 import sqlalchemy as sa
 
 from neuropil.core.digests import parts_for_size
-from neuropil.db.models import AssetBlob, Upload
+from neuropil.db.models import Upload
 from neuropil.errors import BadRequest, NotFound, PermissionDenied
-from neuropil.services import visibility
+from neuropil.services import records, visibility
 from neuropil.services.context import Context
 from neuropil.services.uploads import S3_NS
 from neuropil.storage import PartInfo
@@ -144,10 +144,6 @@ class ServedObject:
     blob_id: str = ""
 
 
-#: Built once: every blob GET asks it (building it cost more than running it).
-_BLOB_BY_KEY = sa.select(AssetBlob).where(AssetBlob.key == sa.bindparam("key"))
-
-
 def visible_object(ctx: Context, key: str, params: Mapping[str, str] | None = None) -> ServedObject:
     """An object that clients may read: a registered blob (uploads in flight stay hidden).
     An embargoed blob only through a signed URL (``params``, the URL's query: the download
@@ -155,7 +151,7 @@ def visible_object(ctx: Context, key: str, params: Mapping[str, str] | None = No
     an embargoed Zarr) only through a signed URL too, as a store answers a presigned URL:
     the signature, handed out after the reader's check, is the whole authorization."""
     with ctx.db.read() as s:
-        blob = s.scalar(_BLOB_BY_KEY, {"key": key})
+        blob = records.blob_by_key(s, key)
     public = blob is not None and visibility.publicly_readable(blob)
     if not public and ctx.signer.verify("GET", f"/store/{key}", params or {}):
         raise NotFound("Not found.")
