@@ -8,7 +8,7 @@ visitor from a session cookie instead (:mod:`neuropil.web.state`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -74,13 +74,18 @@ async def _user_dependency(request: Request) -> User | None:
 CurrentUser = Annotated[User | None, Depends(_user_dependency)]
 
 
-@dataclass(frozen=True, slots=True)
 class Call:
-    """What a handler serves a request with: the context, the caller and the URLs."""
+    """What a handler serves a request with: the context, the caller and (when asked for:
+    the dandiset list needs none) the URLs a client sees."""
 
-    ctx: Context
-    user: User | None
-    urls: Urls
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.ctx: Context = get_ctx(request)
+        self.user: User | None = get_user(request)
+
+    @functools.cached_property
+    def urls(self) -> Urls:
+        return get_urls(self.request)
 
 
 def call_of(request: Request) -> Call:
@@ -90,4 +95,4 @@ def call_of(request: Request) -> Call:
     solving of those three cost a tenth of a path lookup's whole CPU (counted with
     callgrind, ``docs/design/performance.md``, seventh round). They run on the event loop,
     or on a thread when they would wait: the caller's token is looked up there too."""
-    return Call(get_ctx(request), get_user(request), get_urls(request))
+    return Call(request)
