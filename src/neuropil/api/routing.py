@@ -7,6 +7,13 @@ a blob read spent a quarter of its CPU finding its own route (``docs/design/perf
 seventh round). A :class:`Router` with a prefix first tests the request's path against the
 prefix alone, and only when it starts so tries its routes; what a request is served by is
 unchanged, since none of them could have matched.
+
+A matched route's request then passes through FastAPI's handling: three exit stacks, its
+telemetry hooks, the solving of the handler's parameters, the exception wrapping of the
+route; about 0.3 million instructions (``docs/design/performance.md``, eighth round). The
+hot reads (:func:`~neuropil.server.reads.short_read` handlers) take nothing but the request
+and text path parameters, and return their response: a :class:`Route` calls them directly.
+Their errors go to the same exception handlers, from the app's exception middleware.
 """
 
 from __future__ import annotations
@@ -15,8 +22,13 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
+
+from neuropil.server.reads import is_short_read
 
 #: A path parameter in a route's path (``{identifier}``, ``{key:path}``).
 _PARAMETER = re.compile(r"\{([^}]*)\}")
@@ -34,11 +46,45 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(re.escape(part) for part in literals) + "(?:/|$)")
 
 
+class Route(APIRoute):
+    """A FastAPI route; that of a short read calls its handler directly (module docstring)."""
+
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.direct = is_short_read(endpoint)
+        if self.direct:
+            _check_direct(self)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.direct or scope["method"] not in (self.methods or ()):
+            await super().handle(scope, receive, send)  # FastAPI's own, and its 405
+            return
+        request = Request(scope, receive, send)
+        response: Response = await self.endpoint(request, **scope["path_params"])
+        await response(scope, receive, send)
+
+
+def _check_direct(route: APIRoute) -> None:
+    """Refuse a short read whose handler needs FastAPI's solving of its parameters."""
+    d = route.dependant
+    solved = [*d.query_params, *d.header_params, *d.cookie_params, *d.body_params]
+    if d.request_param_name != "request" or solved or d.dependencies:
+        raise TypeError(
+            f"{route.path}: a short read takes the request and its path parameters only"
+        )
+    for field in d.path_params:
+        if field.field_info.annotation is not str:
+            raise TypeError(f"{route.path}: path parameter {field.name!r} must be text")
+    if route.status_code is not None or route.response_field is not None:
+        raise TypeError(f"{route.path}: a short read returns its own response")
+
+
 class Router(APIRouter):
     """An :class:`~fastapi.APIRouter` whose routes are tried only for paths under its
-    ``prefix`` (all of them without one)."""
+    ``prefix`` (all of them without one), with :class:`Route` routes."""
 
     def __init__(self, *, prefix: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", Route)
         super().__init__(prefix=prefix, **kwargs)
         self._under = prefix_pattern(prefix) if prefix else None
 

@@ -44,7 +44,14 @@ from neuropil.db.engine import Database, WouldWait
 from neuropil.db.loop_reads import LoopReads
 from neuropil.services.context import Context
 
-__all__ = ["SHORT_READ_THREADS", "install", "on_loop", "short_read", "uninstall"]
+__all__ = [
+    "SHORT_READ_THREADS",
+    "install",
+    "is_short_read",
+    "on_loop",
+    "short_read",
+    "uninstall",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -128,4 +135,13 @@ def short_read(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
             _outside_transactions, _DATABASE.get(), call, limiter=_limiter()
         )
 
+    setattr(run, _MARK, True)
     return run
+
+
+_MARK = "__neuropil_short_read__"
+
+
+def is_short_read(handler: Callable[..., object]) -> bool:
+    """Whether ``handler`` is a :func:`short_read` handler."""
+    return getattr(handler, _MARK, False) is True
