@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from neuropil.db.engine import (
     NO_WAIT_CONNECTIONS,
     Database,
+    Reader,
     WouldWait,
     normalize_url,
     sqlite_url,
@@ -84,9 +85,19 @@ def test_write_rolls_back_on_exception(db: Database) -> None:
     assert job_count(db) == 1
 
 
-def test_readers_do_not_wait_for_a_writer(db: Database) -> None:
+#: The two ways to read: a session, or a connection (the hot reads' ``Database.rows``).
+READERS = pytest.mark.parametrize("reader", ["read", "rows"])
+
+
+def _reading(db: Database, reader: str) -> contextlib.AbstractContextManager[Reader]:
+    opened: contextlib.AbstractContextManager[Reader] = getattr(db, reader)()
+    return opened
+
+
+@READERS
+def test_readers_do_not_wait_for_a_writer(db: Database, reader: str) -> None:
     with _writer_holding_the_lock(db) as writer:
-        with db.read() as s:  # sees the last committed state...
+        with _reading(db, reader) as s:  # sees the last committed state...
             assert s.scalars(sa.select(Job.kind)).all() == ["before"]
         # ...while the writer still holds its transaction: the read did not wait for it (a
         # read that waited would have blocked until the writer gave up, then seen "during").
@@ -142,30 +153,33 @@ def test_concurrent_writers_do_not_deadlock_or_lose_updates(db: Database) -> Non
         assert s.get(Job, counter.id).attempts == threads * rounds  # type: ignore[union-attr]
 
 
-def test_reads_without_waiting_read_on_connections_of_their_own(db: Database) -> None:
+@READERS
+def test_reads_without_waiting_read_on_connections_of_their_own(db: Database, reader: str) -> None:
     # A writer holds the lock: no matter.
-    with _writer_holding_the_lock(db), db.without_waiting(), db.read() as s:
+    with _writer_holding_the_lock(db), db.without_waiting(), _reading(db, reader) as s:
         assert s.scalars(sa.select(Job.kind)).all() == ["before"]
-    with db.without_waiting(), db.read() as s:
+    with db.without_waiting(), _reading(db, reader) as s:
         assert sorted(s.scalars(sa.select(Job.kind))) == ["before", "during"]
 
 
-def test_reads_without_waiting_refuse_to_wait(db: Database) -> None:
+@READERS
+def test_reads_without_waiting_refuse_to_wait(db: Database, reader: str) -> None:
     with db.without_waiting():
         with pytest.raises(WouldWait), db.write():
             pass  # a write may wait for the write lock: refused before it begins
         # Every connection of their own taken (nested reads): one more is not waited for.
         with contextlib.ExitStack() as reads:
             for _ in range(NO_WAIT_CONNECTIONS):
-                reads.enter_context(db.read()).execute(sa.select(1))
-            with pytest.raises(WouldWait), db.read() as s:
+                reads.enter_context(_reading(db, reader)).execute(sa.select(1))
+            with pytest.raises(WouldWait), _reading(db, reader) as s:
                 s.execute(sa.select(1))
     with db.write() as s:  # outside, writes are as before
         s.add(Job(kind="after", payload={}))
     assert job_count(db) == 1
 
 
-def test_reads_without_waiting_give_up_on_a_locked_database(db: Database) -> None:
+@READERS
+def test_reads_without_waiting_give_up_on_a_locked_database(db: Database, reader: str) -> None:
     # In WAL mode a reader meets a lock only in rare moments (recovery, the last connection's
     # clean-up); a connection holding the file in exclusive mode stands for them here.
     locker = sqlite3.connect(db.url.removeprefix("sqlite:///"), isolation_level=None)
@@ -173,12 +187,12 @@ def test_reads_without_waiting_give_up_on_a_locked_database(db: Database) -> Non
         locker.execute("PRAGMA locking_mode=EXCLUSIVE")
         locker.execute("BEGIN EXCLUSIVE")
         started = time.monotonic()
-        with pytest.raises(WouldWait), db.without_waiting(), db.read() as s:
+        with pytest.raises(WouldWait), db.without_waiting(), _reading(db, reader) as s:
             s.execute(sa.select(Job.id)).all()
         assert time.monotonic() - started < 5  # not the 30 s of the other reads
     finally:
         locker.close()
-    with db.without_waiting(), db.read() as s:  # the lock gone, they read again
+    with db.without_waiting(), _reading(db, reader) as s:  # the lock gone, they read again
         assert s.execute(sa.select(Job.id)).all() == []
 
 
@@ -224,3 +238,24 @@ def test_migrations_match_the_models_on_postgres() -> None:
             assert _schema_diff(database) == []
         finally:
             database.dispose()
+
+
+def test_rows_read_one_snapshot_and_write_nothing(db: Database) -> None:
+    """The statements of one ``rows`` read see the same committed state, whatever commits
+    meanwhile; what the read itself would change is rolled back as it closes."""
+    with db.write() as s:
+        s.add(Job(kind="before", payload={}))
+    with db.rows() as conn:
+        assert conn.scalars(sa.select(Job.kind)).all() == ["before"]
+        with db.write() as s:  # another connection commits between the two statements
+            s.add(Job(kind="meanwhile", payload={}))
+        assert conn.scalars(sa.select(Job.kind)).all() == ["before"]
+    with db.rows() as conn:
+        conn.execute(sa.update(Job).values(kind="changed"))
+        assert set(conn.scalars(sa.select(Job.kind))) == {"changed"}
+    assert sorted(_kinds(db)) == ["before", "meanwhile"]
+
+
+def _kinds(db: Database) -> list[str]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(Job.kind)))

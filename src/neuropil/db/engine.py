@@ -27,6 +27,15 @@ from neuropil.db.loop_reads import LoopReads
 
 _WRITE = "neuropil_write"
 
+#: What reads of rows run on: a session, or a connection (:meth:`Database.rows`). The
+#: statements of such reads are Core statements (columns, not entities), which both run.
+Reader = Session | sa.Connection
+
+
+def connection_of(reader: Reader) -> sa.Connection:
+    """The connection of ``reader`` (a session's, begun if it was not yet)."""
+    return reader if isinstance(reader, sa.Connection) else reader.connection()
+
 
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
@@ -111,11 +120,10 @@ class Database:
         # snapshot of its own, in a transaction or not: short reads skip the transaction
         # and its two round trips, BEGIN and ROLLBACK (:meth:`statement_reads`).
         self._statement_read: sessionmaker[Session] | None = None
+        self._statement_engine: Engine | None = None
         if not self.is_sqlite:
-            self._statement_read = sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-            )
+            self._statement_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._statement_read = sessionmaker(self._statement_engine, expire_on_commit=False)
         self._no_wait_engine: Engine | None = None
         self._no_wait_read: sessionmaker[Session] | None = None
         if self.is_sqlite:
@@ -202,6 +210,34 @@ class Database:
             raise WouldWait("The database is locked.") from exc
         finally:
             session.close()
+
+    @contextmanager
+    def rows(self) -> Iterator[sa.Connection]:
+        """:meth:`read` without the session: a connection, for reads of rows (Core
+        statements) alone. The same connections as :meth:`read` in each case (without
+        waiting, on the event loop, outside transactions), in a transaction that ends
+        when it closes. The hot reads take this: an ORM session's set-up and clean-up
+        around a read cost more CPU than one of its statements (``docs/design/
+        performance.md``, eighth round)."""
+        no_wait = _NO_WAIT.get() is self
+        engine = self._no_wait_engine if no_wait else None
+        on_loop = loop_reads.current(self)
+        if engine is None and on_loop is not None:
+            engine = on_loop.engine.sync_engine
+        if engine is None and _STATEMENT_READS.get() is self:
+            engine = self._statement_engine
+        try:
+            with (engine or self.engine).connect() as conn:
+                conn.begin()  # rolled back as the connection closes: a read writes nothing
+                yield conn
+        except sa.exc.TimeoutError as exc:
+            if not no_wait:
+                raise
+            raise WouldWait("No connection is free.") from exc
+        except sa.exc.OperationalError as exc:
+            if not (no_wait and _is_busy(exc)):
+                raise
+            raise WouldWait("The database is locked.") from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from neuropil.core.ids import DRAFT
 from neuropil.core.paths import normalize_path, validate_asset_path
+from neuropil.db.engine import Reader, connection_of
 from neuropil.db.models import (
     Asset,
     AssetBlob,
@@ -184,11 +185,11 @@ def _select(with_metadata: bool) -> sa.Select[Any]:
 
 
 def _records(
-    s: Session, q: sa.Select[Any], with_metadata: bool, params: dict[str, Any] | None = None
+    s: Reader, q: sa.Select[Any], with_metadata: bool, params: dict[str, Any] | None = None
 ) -> list[AssetRecord]:
     # On the session's connection: rows of columns, not entities, need none of the ORM's
     # result set-up (half the CPU of a one-row statement through ``Session.execute``).
-    rows = s.connection().execute(q, params)
+    rows = connection_of(s).execute(q, params)
     return [_record(r, r[_METADATA] if with_metadata else None) for r in rows]
 
 
@@ -244,7 +245,7 @@ def list_assets(
         more, extra = _AT_PATH[with_metadata], {"path": path}
     elif count and not (path or glob or zarr_only):
         more = _MEMBERS  # all of a version's assets: their number is its tree root's
-    with ctx.db.read() as s:
+    with ctx.db.rows() as s:
         _, ver, values = read_version_with(s, user, identifier, version, more, extra)
         if lookup and values[0] is not None:
             found = [_record(values, values[_METADATA] if with_metadata else None)]
@@ -252,7 +253,7 @@ def list_assets(
         params: dict[str, Any] = {"version_id": ver.id, "offset": offset, "limit": limit + 1}
         filters: list[str] = ["zarr"] if zarr_only else []
         if path:
-            exact = s.connection().scalar(_EXACT, {"version_id": ver.id, "path": path})
+            exact = s.scalar(_EXACT, {"version_id": ver.id, "path": path})
             if exact is not None:
                 filters.append("exact")
                 params["exact"] = exact
@@ -277,7 +278,7 @@ def list_assets(
         elif more is _MEMBERS:
             total = int(values[0] or 0)
         else:
-            total = s.connection().scalar(count_q, params) or 0
+            total = s.scalar(count_q, params) or 0
         page = _records(s, page_q, with_metadata, params)
     return total, page[:limit], len(page) > limit
 

@@ -66,9 +66,12 @@ def isoformat(dt: datetime) -> str:
     # isoformat() is several times faster than strftime, which shows in 1,000-asset pages.
     # The database's timestamps are UTC already (``db.types.UTCDateTime``): their offset
     # is written "+00:00", which becomes "Z", with no converted copies of the datetime.
+    # ``isoformat()`` without arguments is about 3 times as fast as with ``timespec`` (its
+    # keyword parsing); it leaves out a microsecond part of zero, which is then added.
     if dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
-    return dt.isoformat(timespec="microseconds")[:-6] + "Z"
+    text = dt.isoformat()[:-6]  # without "+00:00"
+    return text + "Z" if dt.microsecond else text + ".000000Z"
 
 
 # -- the LINDI index of HDF5 assets ----------------------------------------------------------

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT
+from neuropil.db.engine import Reader, connection_of
 from neuropil.db.models import (
     AssetBlob,
     AssetPath,
@@ -188,16 +189,16 @@ def version(values: Sequence[Any]) -> Version:
     return out
 
 
-def blob_by_key(s: Session, key: str) -> AssetBlob | None:
+def blob_by_key(s: Reader, key: str) -> AssetBlob | None:
     """The blob stored under ``key``, if any (a detached row, as above)."""
-    row = s.connection().execute(BLOB_BY_KEY, {"key": key}).first()
+    row = connection_of(s).execute(BLOB_BY_KEY, {"key": key}).first()
     if row is None:
         return None
     out: AssetBlob = _make(AssetBlob, _BLOB_FIELDS, row)
     return out
 
 
-def with_owners(s: Session, dandisets: Sequence[Dandiset]) -> None:
+def with_owners(s: Reader, dandisets: Sequence[Dandiset]) -> None:
     """Fill in the ``owners`` of detached dandisets."""
     if not dandisets:
         return
@@ -243,7 +244,7 @@ NO_COLUMNS = VersionColumns()
 
 
 def dandiset_and_version(
-    s: Session,
+    s: Reader,
     number: int,
     version_name: str,
     more: VersionColumns = NO_COLUMNS,
@@ -253,7 +254,7 @@ def dandiset_and_version(
     and the values of ``more`` (its parameters in ``params``); ``None`` if there is no
     such dandiset."""
     values = {"id": number, "version": version_name, **(params or {})}
-    rows = s.connection().execute(more.statement, values)
+    rows = connection_of(s).execute(more.statement, values)
     first = None
     owners: list[User] = []
     nv = len(more.version_fields)

@@ -150,7 +150,7 @@ def visible_object(ctx: Context, key: str, params: Mapping[str, str] | None = No
     endpoint hands them out); without them, it is "not found". Any other object (a file of
     an embargoed Zarr) only through a signed URL too, as a store answers a presigned URL:
     the signature, handed out after the reader's check, is the whole authorization."""
-    with ctx.db.read() as s:
+    with ctx.db.rows() as s:
         blob = records.blob_by_key(s, key)
     public = blob is not None and visibility.publicly_readable(blob)
     if not public and ctx.signer.verify("GET", f"/store/{key}", params or {}):

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT, published_version_name
+from neuropil.db.engine import Reader, connection_of
 from neuropil.db.models import (
     Asset,
     AssetBlob,
@@ -392,7 +393,7 @@ _NOT_VALID_UP_TO = sa.select(sa.func.count()).select_from(
 
 
 def asset_validation_errors(
-    s: Session, version_id: int, *, members: int | None = None, any_not_valid: bool = True
+    s: Reader, version_id: int, *, members: int | None = None, any_not_valid: bool = True
 ) -> list[dict[str, Any]]:
     """DANDI's ``asset_validation_errors``: up to 50 assets still being validated, then the
     errors of up to 50 invalid assets.
@@ -414,7 +415,7 @@ def asset_validation_errors(
             )
             or 0
         )
-    conn = s.connection()  # rows of columns: no ORM result set-up (see services/assets.py)
+    conn = connection_of(s)  # rows of columns: no ORM result set-up (services/assets.py)
     not_valid = conn.scalar(_NOT_VALID_UP_TO, {"cap": members}) or 0
     if not not_valid:  # no asset of the archive is pending or invalid: nothing to list
         return []

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT, is_version_name, parse_dandiset_id
+from neuropil.db.engine import Reader
 from neuropil.db.models import Dandiset, User, Version, VersionStatus
 from neuropil.db.types import utcnow
 from neuropil.errors import (
@@ -74,7 +75,7 @@ def read_version(
 
 
 def read_version_with(
-    s: Session,
+    s: Reader,
     user: User | None,
     identifier: str,
     version: str,
@@ -108,7 +109,7 @@ _INFO_COLUMNS = records.VersionColumns(*_VIEW, ANY_NOT_VALID)
 def get_version(
     ctx: Context, *, user: User | None, identifier: str, version: str, with_errors: bool = False
 ) -> VersionView:
-    with ctx.db.read() as s:
+    with ctx.db.rows() as s:
         more = _INFO_COLUMNS if with_errors else _VIEW_COLUMNS
         dandiset, row, values = read_version_with(s, user, identifier, version, more)
         files, size, uploads, latest_metadata = values[:4]

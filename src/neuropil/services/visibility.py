@@ -29,6 +29,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from neuropil.db.engine import Reader
 from neuropil.db.models import (
     Asset,
     AssetBlob,
@@ -77,7 +78,7 @@ _IS_REVIEWER = sa.select(
 )
 
 
-def is_reviewer(s: Session, user: User | None, dandiset: Dandiset) -> bool:
+def is_reviewer(s: Reader, user: User | None, dandiset: Dandiset) -> bool:
     """Whether ``user`` holds an unexpired review grant on ``dandiset``."""
     if user is None:
         return False
@@ -85,7 +86,7 @@ def is_reviewer(s: Session, user: User | None, dandiset: Dandiset) -> bool:
     return bool(s.scalar(_IS_REVIEWER, params))
 
 
-def can_read(s: Session, user: User | None, dandiset: Dandiset) -> bool:
+def can_read(s: Reader, user: User | None, dandiset: Dandiset) -> bool:
     if not is_embargoed(dandiset):
         return True
     if user is None:
@@ -93,7 +94,7 @@ def can_read(s: Session, user: User | None, dandiset: Dandiset) -> bool:
     return auth.is_owner(user, dandiset) or is_reviewer(s, user, dandiset)
 
 
-def require_readable(s: Session, user: User | None, dandiset: Dandiset) -> None:
+def require_readable(s: Reader, user: User | None, dandiset: Dandiset) -> None:
     """Refuse a caller who may not read ``dandiset``: anonymous 401, others 403."""
     if can_read(s, user, dandiset):
         return

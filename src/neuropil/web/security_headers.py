@@ -21,9 +21,8 @@ they are told so: ``Vary`` names it and, unless the answer says otherwise,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neuropil.core.review_links import REVIEW_HEADER
@@ -67,21 +66,54 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                _add(headers, ALWAYS)
-                if reviewer:
-                    headers.add_vary_header(REVIEW_HEADER)
-                    _add(headers, {"cache-control": "private"})
-                if headers.get("content-type", "").startswith("text/html"):
-                    _add(headers, HTML)
-                    if not docs:
-                        _add(headers, {"content-security-policy": PAGE_CSP})
+                message["headers"] = secured(message.get("headers", ()), docs, reviewer)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _add(headers: MutableHeaders, wanted: Mapping[str, str]) -> None:
-    for name, value in wanted.items():
-        if name not in headers:
-            headers[name] = value
+def secured(
+    raw: Iterable[tuple[bytes, bytes]], docs: bool, reviewer: bool
+) -> list[tuple[bytes, bytes]]:
+    """A response's raw headers with those above that it lacks (read and added as the raw
+    list: every response passes here, and :class:`~starlette.datastructures.MutableHeaders`
+    decodes the whole list again for each header it looks up)."""
+    headers = [(name.lower(), value) for name, value in raw]
+    names = {name for name, _ in headers}
+
+    def add(wanted: Iterable[tuple[bytes, bytes]]) -> None:
+        for name, value in wanted:
+            if name not in names:
+                headers.append((name, value))
+                names.add(name)
+
+    add(_ALWAYS)
+    if reviewer:
+        _vary_on_review(headers)
+        add(_PRIVATE)
+    content_type = next((value for name, value in headers if name == b"content-type"), b"")
+    if content_type.startswith(b"text/html"):
+        add(_HTML)
+        if not docs:
+            add(_PAGE)
+    return headers
+
+
+def _vary_on_review(headers: list[tuple[bytes, bytes]]) -> None:
+    """``Vary`` names the review header (added to a ``Vary`` the response has)."""
+    for i, (name, value) in enumerate(headers):
+        if name == b"vary":
+            headers[i] = (name, value + b", " + _REVIEW_NAME)
+            return
+    headers.append((b"vary", _REVIEW_NAME))
+
+
+def _encoded(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+
+
+_ALWAYS = _encoded(ALWAYS)
+_HTML = _encoded(HTML)
+_PAGE = _encoded({"content-security-policy": PAGE_CSP})
+_PRIVATE = _encoded({"cache-control": "private"})
+_REVIEW_NAME = REVIEW_HEADER.encode("latin-1")
