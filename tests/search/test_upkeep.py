@@ -7,7 +7,9 @@ in ``search_facets``, and the counts must be those of the dandisets.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +162,32 @@ def test_search_transactions_plan_for_the_values_at_hand(db: Database) -> None:
     }
     with db.read() as s:  # SET LOCAL: the next transaction has the defaults again
         assert s.execute(sa.text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+def test_a_search_listing_keeps_its_settings_where_reads_skip_transactions(db: Database) -> None:
+    """The hot reads run outside transactions on PostgreSQL (on a worker thread, and on
+    the event loop through the asyncio driver), where ``SET LOCAL`` would last for one
+    statement. A search listing's read has a transaction there: its settings hold for its
+    statements; the connection goes back to the pool outside transactions again."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL settings")
+
+    def settings(transaction: bool) -> Any:
+        with db.rows(transaction=transaction) as c:
+            engine_for(db).prepare(c)
+            return c.execute(sa.text("SHOW enable_seqscan")).scalar()
+
+    with db.statement_reads():
+        assert settings(False) == "on"  # what a read outside transactions gets
+        assert settings(True) == "off"
+        assert settings(False) == "on"
+
+    async def on_the_loop() -> list[Any]:
+        reads = db.loop_reads()
+        assert reads is not None
+        try:
+            return [await reads.run(lambda t=t: settings(t)) for t in (False, True, False)]
+        finally:
+            await reads.dispose()
+
+    assert asyncio.run(on_the_loop()) == ["on", "off", "on"]

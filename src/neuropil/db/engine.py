@@ -212,13 +212,17 @@ class Database:
             session.close()
 
     @contextmanager
-    def rows(self) -> Iterator[sa.Connection]:
+    def rows(self, *, transaction: bool = False) -> Iterator[sa.Connection]:
         """:meth:`read` without the session: a connection, for reads of rows (Core
         statements) alone. The same connections as :meth:`read` in each case (without
         waiting, on the event loop, outside transactions), in a transaction that ends
         when it closes. The hot reads take this: an ORM session's set-up and clean-up
         around a read cost more CPU than one of its statements (``docs/design/
-        performance.md``, eighth round)."""
+        performance.md``, eighth round).
+
+        ``transaction``: in a transaction on PostgreSQL too, for a read whose statements
+        share settings made for their transaction (``set_config(..., true)``: a search);
+        outside one, each statement would be a transaction of its own."""
         no_wait = _NO_WAIT.get() is self
         engine = self._no_wait_engine if no_wait else None
         on_loop = loop_reads.current(self)
@@ -228,6 +232,9 @@ class Database:
             engine = self._statement_engine
         try:
             with (engine or self.engine).connect() as conn:
+                if transaction and not self.is_sqlite:
+                    # For this checkout only: the pool restores the engine's level.
+                    conn.execution_options(isolation_level="READ COMMITTED")
                 conn.begin()  # rolled back as the connection closes: a read writes nothing
                 yield conn
         except sa.exc.TimeoutError as exc:

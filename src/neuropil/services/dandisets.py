@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from neuropil.core.ids import DRAFT, format_dandiset_id, parse_dandiset_id
+from neuropil.db.engine import Reader
 from neuropil.db.models import (
     AssetPath,
     Dandiset,
@@ -77,7 +78,7 @@ def version_stats(s: Session, version_ids: list[int]) -> dict[int, VersionStats]
     }
 
 
-def load_infos(s: Session, dandisets: list[Dandiset]) -> list[DandisetInfo]:
+def load_infos(s: Reader, dandisets: list[Dandiset]) -> list[DandisetInfo]:
     """Drafts, newest published versions, their totals and the active uploads, in one
     prebuilt statement (:mod:`.records`); the versions are detached rows."""
     if not dandisets:
@@ -298,7 +299,9 @@ def list_dandisets(
         q = _listing_query(rule.kind, draft, empty, mine, conditions)
         page_q, count_q = _listing_statements(q, key, desc)
     params = {**rule.params, "offset": offset, "limit": limit}
-    with ctx.db.read() as s:
+    # A search's settings (``SearchEngine.prepare``) hold for a transaction: its read has
+    # one even where reads otherwise run outside transactions.
+    with ctx.db.rows(transaction=engine is not None) as s:
         if engine is not None:
             engine.prepare(s)
         # The page and the total in one statement: the filters (a search above all) are

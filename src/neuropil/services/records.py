@@ -290,9 +290,9 @@ class HeadVersion:
     uploads: int
 
 
-def head_versions(s: Session, dandiset_ids: Sequence[int]) -> list[HeadVersion]:
+def head_versions(s: Reader, dandiset_ids: Sequence[int]) -> list[HeadVersion]:
     """The draft and newest published version of each dandiset."""
-    rows = s.connection().execute(HEAD_VERSIONS, {"ids": list(dandiset_ids)})
+    rows = connection_of(s).execute(HEAD_VERSIONS, {"ids": list(dandiset_ids)})
     return [
         HeadVersion(
             version(r[:_NV]),

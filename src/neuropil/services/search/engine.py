@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from neuropil.db.engine import Reader
 from neuropil.db.models import (
     Dandiset,
     SearchDandisetFacets,
@@ -86,8 +87,10 @@ class SearchEngine(ABC):
         phrase of each filter, oldest first. A dandiset without any may be left out."""
 
     @abstractmethod
-    def prepare(self, s: Session) -> None:
-        """Settings for the search statements of read transaction ``s``."""
+    def prepare(self, s: Reader) -> None:
+        """Settings for the search statements of read transaction ``s`` (a read outside
+        transactions would lose them after its first statement:
+        ``Database.rows(transaction=True)``)."""
 
     def lowered(self, column: Any) -> Any:
         """``column`` for a case-insensitive ``LIKE`` with a lower-case pattern."""

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from neuropil.db.engine import Reader
 from neuropil.db.models import Dandiset, SearchDandiset, SearchDandisetFacets, User
 from neuropil.services.search.engine import AssetMatches, SearchEngine, operator_conditions
 from neuropil.services.search.query import MIN_PREFIX, Query, Term
@@ -114,7 +115,7 @@ class PostgresSearch(SearchEngine):
         )
         return selected
 
-    def prepare(self, s: Session) -> None:
+    def prepare(self, s: Reader) -> None:
         # For this read transaction only (``set_config(..., true)`` is ``SET LOCAL``), in one
         # round trip:
         # - sequential scans are the last resort. The planner prices ``document @@ query``

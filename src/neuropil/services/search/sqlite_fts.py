@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from neuropil.db.engine import Reader
 from neuropil.db.models import SearchFacet, SearchWord
 from neuropil.services.search.engine import AssetMatches, SearchEngine
 from neuropil.services.search.query import MIN_PREFIX, Term, words
@@ -56,7 +57,7 @@ class SqliteSearch(SearchEngine):
     def documents_matching(self, term: Term) -> sa.Select[Any]:
         return sa.select(DANDISETS.c.rowid).where(_DANDISETS_MATCH.op("MATCH")(phrase(term.tokens)))
 
-    def prepare(self, s: Session) -> None:
+    def prepare(self, s: Reader) -> None:
         """Nothing to set: SQLite's planner finds the FTS5 and index plans by itself."""
 
     def lowered(self, column: Any) -> Any:
