@@ -72,6 +72,22 @@ def _is_busy(exc: sa.exc.OperationalError) -> bool:
     return isinstance(code, int) and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+@contextmanager
+def _waits_refused(no_wait: bool) -> Iterator[None]:
+    """For a read that must not wait: no free connection and a locked database raise
+    :class:`WouldWait` (the errors themselves otherwise)."""
+    try:
+        yield
+    except sa.exc.TimeoutError as exc:
+        if not no_wait:
+            raise
+        raise WouldWait("No connection is free.") from exc
+    except sa.exc.OperationalError as exc:
+        if not (no_wait and _is_busy(exc)):
+            raise
+        raise WouldWait("The database is locked.") from exc
+
+
 def _configure_sqlite(engine: Engine, *, busy_ms: int = 30000) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -112,20 +128,16 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
         # PostgreSQL's READ COMMITTED (its default, and ours) gives each statement a
         # snapshot of its own, in a transaction or not: short reads skip the transaction
         # and its two round trips, BEGIN and ROLLBACK (:meth:`statement_reads`).
-        self._statement_read: sessionmaker[Session] | None = None
         self._statement_engine: Engine | None = None
         if not self.is_sqlite:
             self._statement_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            self._statement_read = sessionmaker(self._statement_engine, expire_on_commit=False)
         self._no_wait_engine: Engine | None = None
-        self._no_wait_read: sessionmaker[Session] | None = None
         if self.is_sqlite:
             # Connections of their own: a read that must not wait never waits for the pool
             # above (``pool_timeout=0``: none free is an error at once), and SQLite's busy
@@ -139,13 +151,12 @@ class Database:
                 pool_timeout=0,
             )
             _configure_sqlite(self._no_wait_engine, busy_ms=NO_WAIT_BUSY_MS)
-            self._no_wait_read = sessionmaker(self._no_wait_engine, expire_on_commit=False)
 
     @property
     def reads_without_waiting(self) -> bool:
         """Whether :meth:`without_waiting` applies: SQLite answers in this process; a
         PostgreSQL read waits for the server whatever we do."""
-        return self._no_wait_read is not None
+        return self._no_wait_engine is not None
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
@@ -190,26 +201,13 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A session for reads. Closing it ends the transaction without expiring the
         objects read, so they stay usable (detached) afterwards."""
-        maker = self._no_wait_read if _NO_WAIT.get() is self else None
-        no_wait = maker is not None
-        on_loop = loop_reads.current(self)
-        if maker is None and on_loop is not None:
-            maker = on_loop.sessions
-        if maker is None and _STATEMENT_READS.get() is self:
-            maker = self._statement_read
-        session = (maker or self._read)()
-        try:
-            yield session
-        except sa.exc.TimeoutError as exc:
-            if not no_wait:
-                raise
-            raise WouldWait("No connection is free.") from exc
-        except sa.exc.OperationalError as exc:
-            if not (no_wait and _is_busy(exc)):
-                raise
-            raise WouldWait("The database is locked.") from exc
-        finally:
-            session.close()
+        engine, no_wait = self._read_engine()
+        with _waits_refused(no_wait):
+            session = Session(engine, expire_on_commit=False)
+            try:
+                yield session
+            finally:
+                session.close()
 
     @contextmanager
     def rows(self, *, transaction: bool = False) -> Iterator[sa.Connection]:
@@ -223,28 +221,27 @@ class Database:
         ``transaction``: in a transaction on PostgreSQL too, for a read whose statements
         share settings made for their transaction (``set_config(..., true)``: a search);
         outside one, each statement would be a transaction of its own."""
-        no_wait = _NO_WAIT.get() is self
-        engine = self._no_wait_engine if no_wait else None
+        engine, no_wait = self._read_engine()
+        with _waits_refused(no_wait), engine.connect() as conn:
+            if transaction and not self.is_sqlite:
+                # For this checkout only: the pool restores the engine's level.
+                conn.execution_options(isolation_level="READ COMMITTED")
+            conn.begin()  # rolled back as the connection closes: a read writes nothing
+            yield conn
+
+    def _read_engine(self) -> tuple[Engine, bool]:
+        """The engine of a read in this context, and whether it must not wait: the
+        connections of reads without waiting (SQLite), of the event loop's reads
+        (PostgreSQL), or outside transactions (PostgreSQL, ``statement_reads``); else
+        the engine's own."""
+        if _NO_WAIT.get() is self and self._no_wait_engine is not None:
+            return self._no_wait_engine, True
         on_loop = loop_reads.current(self)
-        if engine is None and on_loop is not None:
-            engine = on_loop.engine.sync_engine
-        if engine is None and _STATEMENT_READS.get() is self:
-            engine = self._statement_engine
-        try:
-            with (engine or self.engine).connect() as conn:
-                if transaction and not self.is_sqlite:
-                    # For this checkout only: the pool restores the engine's level.
-                    conn.execution_options(isolation_level="READ COMMITTED")
-                conn.begin()  # rolled back as the connection closes: a read writes nothing
-                yield conn
-        except sa.exc.TimeoutError as exc:
-            if not no_wait:
-                raise
-            raise WouldWait("No connection is free.") from exc
-        except sa.exc.OperationalError as exc:
-            if not (no_wait and _is_busy(exc)):
-                raise
-            raise WouldWait("The database is locked.") from exc
+        if on_loop is not None:
+            return on_loop.engine.sync_engine, False
+        if _STATEMENT_READS.get() is self and self._statement_engine is not None:
+            return self._statement_engine, False
+        return self.engine, False
 
     @contextmanager
     def write(self) -> Iterator[Session]:

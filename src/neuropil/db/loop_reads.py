@@ -35,7 +35,6 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 R = TypeVar("R")
 
@@ -134,9 +133,6 @@ class LoopReads:
             isolation_level="AUTOCOMMIT",
             pool_size=LOOP_READ_CONNECTIONS,
             max_overflow=LOOP_READ_CONNECTIONS,
-        )
-        self.sessions: sessionmaker[Session] = sessionmaker(
-            self.engine.sync_engine, expire_on_commit=False
         )
 
     async def run(self, call: Callable[[], R]) -> R:
