@@ -115,4 +115,15 @@ def gunicorn_pid() -> int | None:
         return None
 
 
-__all__ = ["API_URL", "DandiPeer", "PeerUnavailable", "gunicorn_pid", "running"]
+def process_pids() -> list[int]:
+    """The peer's own processes (gunicorn, Celery, its S3 server), each the root of a tree."""
+    pids = []
+    for name in ("django", "celery", "moto"):
+        try:
+            pids.append(int((root() / "run" / f"{name}.pid").read_text().strip()))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+__all__ = ["API_URL", "DandiPeer", "PeerUnavailable", "gunicorn_pid", "process_pids", "running"]

@@ -26,6 +26,7 @@ app under ``uvicorn --workers 2``). Within a phase the servers run side by side 
 measured in interleaved rounds (the order rotates each round), so the ratio neuropil /
 dandi-archive of one round compares two measurements taken seconds apart under the same
 machine load; reported are the median and the range of those ratios over the rounds.
+While one server is measured, the others are paused (:func:`paused`).
 
 Server CPU per request comes from ``/proc`` (utime + stime of the server process and its
 children, around each run): it is far less sensitive to the machine's load than requests/s.
@@ -39,6 +40,7 @@ import contextlib
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +91,8 @@ class Target:
     pid: int | None
     urls: dict[str, str] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The roots of its process trees: paused while another target is measured.
+    roots: list[int] = field(default_factory=list)
 
 
 # -- the data shape, through the DANDI API ----------------------------------------------------
@@ -205,10 +209,8 @@ def check(target: Target, seeded: dict[str, Any]) -> list[str]:
 # -- servers ---------------------------------------------------------------------------------
 
 
-def tree_cpu_seconds(pid: int | None) -> float:
-    """utime + stime of ``pid`` and all its descendants (live ones), from ``/proc``."""
-    if pid is None:
-        return float("nan")
+def _process_table() -> tuple[dict[int, int], dict[int, float]]:
+    """Every live process's parent and CPU seconds (utime + stime), from ``/proc``."""
     tick = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -222,12 +224,46 @@ def tree_cpu_seconds(pid: int | None) -> float:
         fields = stat[stat.rindex(")") + 2 :].split()
         parent[int(entry.name)] = int(fields[1])
         cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [pid]
+    return parent, cpu
+
+
+def _tree(roots: list[int], parent: dict[int, int]) -> list[int]:
+    """``roots`` and all their live descendants, parents before children."""
+    out, todo = [], [r for r in roots if r in parent]
     while todo:
-        p = todo.pop()
-        total += cpu.get(p, 0.0)
+        p = todo.pop(0)
+        out.append(p)
         todo += [c for c, pp in parent.items() if pp == p]
-    return total
+    return out
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """utime + stime of ``pid`` and all its descendants (live ones), from ``/proc``."""
+    if pid is None:
+        return float("nan")
+    parent, cpu = _process_table()
+    return sum(cpu.get(p, 0.0) for p in _tree([pid], parent))
+
+
+@contextlib.contextmanager
+def paused(targets: list[Target]) -> Iterator[None]:
+    """The process trees of ``targets`` stopped (SIGSTOP) meanwhile, then continued: their
+    own background work (dandi-archive's Celery beat and worker, neuropil's job polling)
+    does not take the CPU from the server being measured. Each target is measured with
+    the others paused in turn, so neither side gains."""
+    parent, _ = _process_table()
+    pids = _tree([r for t in targets for r in t.roots], parent)
+    stopped = []
+    try:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        yield
+    finally:
+        for pid in reversed(stopped):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 @contextlib.contextmanager
@@ -241,7 +277,9 @@ def bare_app(ws: Workspace, processes: int) -> Iterator[Target]:
     try:
         url = f"http://127.0.0.1:{port}/api/info/"
         wait_http(url, (200,), 60, proc, "bare app", log_path)
-        yield Target(f"bare Starlette x{processes}", "bare", processes, proc.pid, {CEILING: url})
+        target = Target(f"bare Starlette x{processes}", "bare", processes, proc.pid, {CEILING: url})
+        target.roots = [proc.pid]
+        yield target
     finally:
         stop_process(proc)
 
@@ -286,6 +324,7 @@ def neuropil(
     with server:
         seeded = seed(server.api_url, token, ws.path("load-blobs"), settle_s=settle_s)
         target = Target(name, "neuropil", processes, server.proc.pid if server.proc else None)
+        target.roots = [server.proc.pid] if server.proc else []
         target.urls = request_urls(server.api_url, seeded)
         target.headers = {BLOB_REQUEST: RANGE_HEADERS}
         yield target, seeded
@@ -302,6 +341,7 @@ def dandi_archive(
         )
         target.urls = request_urls(peer.api_url, seeded)
         target.headers = {BLOB_REQUEST: RANGE_HEADERS}
+        target.roots = dandi_peer.process_pids()
         yield target, seeded
 
 
@@ -338,7 +378,8 @@ def phase(
             serving = [t for t in targets if request in t.urls]
             shift = rep % len(serving) if serving else 0
             for t in serving[shift:] + serving[:shift]:
-                s = measure(ws, t, request, seconds, conns)
+                with paused([o for o in targets if o is not t]):
+                    s = measure(ws, t, request, seconds, conns)
                 log(
                     f"load x{processes} round {rep + 1}/{reps} {request} {t.name}: "
                     f"{s['rps']:.0f} req/s, p99 {s['p99_ms']:.1f} ms, {s['errors']} errors"

@@ -6,6 +6,13 @@ checks keep a wrk format change or a report bug from surfacing only after a long
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +92,56 @@ def test_rows_give_ratios_per_round_and_verdicts() -> None:
     blob = next(r for r in rows if r[2] == np_ and load.BLOB_REQUEST in r[0])
     assert blob[6] == "" and blob[8] == "ok"
     assert any(r[2] == peer for r in rows)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command: state, parent, ..."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _becomes(pid: int, stopped: bool) -> bool:
+    """Whether ``pid`` is (or within 5 s becomes) stopped, or not stopped."""
+    for _ in range(100):
+        fields = _stat(pid)
+        if fields is not None and (fields[0] == "T") == stopped:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+SLEEPER = "import time; time.sleep(60)"
+PARENT = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); {SLEEPER}"
+
+
+def test_targets_not_measured_are_paused_with_their_children() -> None:
+    """A target waits stopped (its whole process tree) while another one is measured, and
+    runs again afterwards."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT])
+    try:
+        children: list[int] = []
+        for _ in range(200):
+            children = [
+                int(p)
+                for p in os.listdir("/proc")
+                if p.isdigit() and (_stat(int(p)) or ["", ""])[1] == str(parent.pid)
+            ]
+            if children:
+                break
+            time.sleep(0.05)
+        (child,) = children
+        idle = load.Target("idle", "bare", 1, parent.pid, roots=[parent.pid])
+        with load.paused([idle]):
+            assert _becomes(parent.pid, stopped=True)
+            assert _becomes(child, stopped=True)
+        assert _becomes(parent.pid, stopped=False)
+        assert _becomes(child, stopped=False)
+    finally:
+        parent.kill()
+        parent.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
