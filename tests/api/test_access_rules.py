@@ -8,6 +8,7 @@ import unicodedata
 import httpx
 import pytest
 
+from tests.api.embargo_helpers import create_embargoed
 from tests.api.helpers import (
     add_asset,
     all_pages,
@@ -132,3 +133,39 @@ def test_nfc_and_nfd_paths_are_one_asset(alice: httpx.Client, dandiset: str) -> 
         assert [a["path"] for a in found["results"]] == [nfc]
     folder = alice.get(f"{assets_url(dandiset)}paths/", params={"path_prefix": nfd.split("/")[0]})
     assert folder.status_code == 200 and folder.json()["count"] == 1
+
+
+# -- an asset listing reads its dandiset, version and page in one statement --------------------
+def test_an_embargoed_listing_is_for_each_owner_once_and_nobody_else(
+    alice: httpx.Client, bob: httpx.Client, admin: httpx.Client, anon: httpx.Client
+) -> None:
+    """The listing of all of a version's assets reads the dandiset's owners only when they
+    decide (an embargoed dandiset): they are not read with the page, where two owners
+    would list each asset twice, and a caller who is not one is refused all the same."""
+    ident = create_embargoed(alice)
+    url = assets_url(ident)
+    paths = [f"sub-{i}/f{i}.txt" for i in range(3)]
+    for path in paths:
+        r = add_asset(alice, ident, path, upload_blob(alice, ident, random_bytes(64)))
+        assert r.status_code == 200, r.text
+    assert anon.get(url).status_code == 401
+    assert bob.get(url).status_code == 403
+    assert bob.get(url, params={"page": 2, "page_size": 1}).status_code == 403
+    names = [{"username": "alice"}, {"username": _bob_name(bob)}]
+    assert alice.put(f"dandisets/{ident}/users/", json=names).status_code == 200
+    for reader in (alice, bob, admin):
+        page = reader.get(url, params={"order": "path", "metadata": "1"}).json()
+        assert page["count"] == 3
+        assert [a["path"] for a in page["results"]] == paths
+        assert [a["metadata"]["path"] for a in page["results"]] == paths
+        assert all(
+            a["metadata"]["access"][0]["status"] == "dandi:EmbargoedAccess" for a in page["results"]
+        )
+        assert [a["path"] for a in all_pages(reader, url, {"page_size": 1})] == paths
+    # A version the dandiset does not have, or an empty one, after the same checks.
+    assert bob.get(f"dandisets/{ident}/versions/0.260101.0000/assets/").status_code == 404
+    assert anon.get(f"dandisets/{ident}/versions/0.260101.0000/assets/").status_code == 401
+    empty = create_embargoed(alice)
+    listed = alice.get(assets_url(empty)).json()
+    assert (listed["count"], listed["results"], listed["next"]) == (0, [], None)
+    assert anon.get(assets_url(empty)).status_code == 401

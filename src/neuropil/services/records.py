@@ -273,6 +273,99 @@ def dandiset_and_version(
     return d, v, tuple(first[_ND + nv : users])
 
 
+#: The fields of a dandiset that decide who may read it (:mod:`.visibility`), with its
+#: owners (:func:`with_owners`): all :class:`VersionRows` reads of it.
+DANDISET_KEY = ("id", "embargo_status")
+_DANDISET_KEY_COLS = _columns(_D, DANDISET_KEY)
+_VERSION_KEY_COLS = _columns(_V, VERSION_KEY)
+
+
+def with_root(version: sa.Join) -> sa.Join:
+    """``version`` joined to its folder tree's root (for :data:`ROOT_FILES_COLUMN`)."""
+    return version.outerjoin(_P, _ROOT)
+
+
+#: The version's files, of the root :func:`with_root` joins (a column, read once per
+#: statement where :data:`ROOT_FILES`, a subquery, would run once per row).
+ROOT_FILES_COLUMN = _P.c.aggregate_files
+
+
+class VersionRows:
+    """A dandiset by number (bound ``id``; :data:`DANDISET_KEY`), the key of its version
+    named ``version`` (:data:`VERSION_KEY`; ``NULL`` columns when it has none), ``columns``
+    of what ``joins`` adds to them (at most one row each), then each row of ``rows`` (a
+    subquery joined on true: one row of ``NULL`` columns when it has none), in the order
+    of ``order_by`` (columns of ``rows``): one statement where a read would otherwise run
+    two, the version's and then its rows'. ``rows`` finds the version by its own bound
+    ``id`` and ``version`` (it cannot refer to the outer rows: SQLite has no ``LATERAL``).
+    The first column of ``rows`` is never ``NULL`` in a row of it.
+
+    Every row repeats the dandiset's and the version's columns, so they are few, and
+    converted once (:func:`dandiset_version_rows` reads them from the first row). Unlike
+    :class:`VersionColumns` it reads no owners (they would multiply the rows): its caller
+    reads them when they decide (:func:`with_owners`). Build one per shape, once."""
+
+    def __init__(
+        self,
+        rows: sa.Subquery,
+        order_by: Sequence[sa.ColumnElement[Any]],
+        *columns: sa.ColumnExpressionArgument[Any],
+        joins: Joins | None = None,
+    ) -> None:
+        self.count = len(columns)
+        version = _D.outerjoin(
+            _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
+        )
+        if joins is not None:
+            version = joins(version)
+        self.statement = (
+            sa.select(*_DANDISET_KEY_COLS, *_VERSION_KEY_COLS, *columns, *rows.c)
+            .select_from(version.outerjoin(rows, sa.true()))
+            .where(_D.c.id == sa.bindparam("id"))
+            .order_by(*order_by)
+        )
+
+
+@dataclass(frozen=True)
+class FoundRows:
+    """What :func:`dandiset_version_rows` read: the dandiset (:data:`DANDISET_KEY` loaded,
+    not its owners), its version (:data:`VERSION_KEY` loaded; ``None`` if it has none
+    such), the values of the version's columns, and the rows of the subquery (its columns
+    only). Reading a field that is not loaded raises
+    :class:`~sqlalchemy.orm.exc.DetachedInstanceError`."""
+
+    dandiset: Dandiset
+    version: Version | None
+    values: tuple[Any, ...]
+    rows: list[tuple[Any, ...]]
+
+
+_NK = len(DANDISET_KEY)
+
+
+def dandiset_version_rows(
+    s: Reader, number: int, version_name: str, more: VersionRows, params: dict[str, Any]
+) -> FoundRows | None:
+    """The dandiset ``number``, its version ``version_name`` and the rows of ``more`` (its
+    other parameters in ``params``); ``None`` if there is no such dandiset."""
+    found = (
+        connection_of(s)
+        .execute(more.statement, {"id": number, "version": version_name, **params})
+        .all()
+    )
+    if not found:
+        return None
+    first = found[0]
+    nv = _NK + len(VERSION_KEY)
+    start = nv + more.count
+    v: Version | None = None
+    if first[_NK] is not None:
+        v = _make(Version, VERSION_KEY, first[_NK:nv])
+    rows = [r[start:] for r in found] if first[start] is not None else []
+    d: Dandiset = _make(Dandiset, DANDISET_KEY, first[:_NK])
+    return FoundRows(d, v, tuple(first[nv:start]), rows)
+
+
 def dandisets(s: Session, numbers: Sequence[int]) -> dict[int, Dandiset]:
     """Dandisets by number (with their owners); missing numbers are left out."""
     found = {row[0]: dandiset(row) for row in s.execute(DANDISETS, {"ids": list(numbers)})}

@@ -89,12 +89,42 @@ def read_version_with(
     if found is None:
         raise NotFound("Not found.")
     dandiset, row, values = found
+    return dandiset, _readable_version(s, user, dandiset, version, row), values
+
+
+def read_version_rows(
+    s: Reader,
+    user: User | None,
+    identifier: str,
+    version: str,
+    more: records.VersionRows,
+    params: dict[str, Any],
+) -> records.FoundRows:
+    """:func:`read_version` (the version's :data:`~.records.VERSION_KEY` alone), the values
+    of the version's columns of ``more`` and its rows (its parameters in ``params``), from
+    the same statement: the checks and errors of :func:`read_version`, in its order. The
+    dandiset's owners are read only when they decide (an embargoed dandiset)."""
+    number = parse_dandiset_id(identifier)
+    found = records.dandiset_version_rows(s, number, version, more, params)
+    if found is None:
+        raise NotFound("Not found.")
+    if visibility.is_embargoed(found.dandiset):
+        records.with_owners(s, [found.dandiset])
+    _readable_version(s, user, found.dandiset, version, found.version)
+    return found
+
+
+def _readable_version(
+    s: Reader, user: User | None, dandiset: Dandiset, version: str, row: Version | None
+) -> Version:
+    """``row``, the version named ``version`` of ``dandiset`` as read, once ``user`` may
+    read the dandiset and the version exists."""
     visibility.require_readable(s, user, dandiset)
     if not is_version_name(version):
         raise NotFound(f"No version {version!r}: versions are 'draft' or '0.YYMMDD.HHMM'.")
     if row is None:
         raise NotFound("Not found.")
-    return dandiset, row, values
+    return row
 
 
 #: A version read with what its representation needs (:class:`DandisetHead`, its files and
