@@ -76,6 +76,8 @@ BLOB_REQUEST = "blob 1 MiB range"
 CEILING = "framework ceiling"
 REQUESTS = (CEILING, *API_REQUESTS, BLOB_REQUEST)
 TARGET_RATIO = 10.0
+#: Seconds a server runs alone, just continued, before its load starts (see ``phase``).
+SETTLE_S = 1.0
 TARGET_P99_MS = 50.0
 PG_URL = os.environ.get("NEUROPIL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 METADATA = publishable_metadata("The load benchmark's dandiset.")
@@ -379,6 +381,10 @@ def phase(
             shift = rep % len(serving) if serving else 0
             for t in serving[shift:] + serving[:shift]:
                 with paused([o for o in targets if o is not t]):
+                    # ``t`` was paused during the last measurement, if it was not ``t``'s:
+                    # what its background work deferred (a Celery beat's due tasks) runs now,
+                    # before its load, not inside it.
+                    time.sleep(SETTLE_S)
                     s = measure(ws, t, request, seconds, conns)
                 log(
                     f"load x{processes} round {rep + 1}/{reps} {request} {t.name}: "
