@@ -79,6 +79,24 @@ BLOB_BY_KEY = sa.select(*_columns(_B, _BLOB_FIELDS)).where(_B.c.key == sa.bindpa
 Joins = Callable[[sa.Join], sa.Join]
 
 
+def _named_version(joins: Joins | None) -> sa.Join:
+    """The dandiset (bound ``id``, in the statement's ``WHERE``) outer-joined to its
+    version named ``version`` (bound), then to what ``joins`` adds."""
+    version = _D.outerjoin(
+        _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
+    )
+    return joins(version) if joins is not None else version
+
+
+#: The id of the version named ``version`` (bound) of the dandiset ``id`` (bound), for a
+#: subquery that cannot refer to the outer rows (:class:`VersionRows`).
+NAMED_VERSION_ID = (
+    sa.select(_V.c.id)
+    .where(_V.c.dandiset_id == sa.bindparam("id"), _V.c.version == sa.bindparam("version"))
+    .scalar_subquery()
+)
+
+
 def _dandiset_version(
     columns: Sequence[sa.ColumnExpressionArgument[Any]] = (),
     joins: Joins | None = None,
@@ -87,12 +105,7 @@ def _dandiset_version(
     """A dandiset and one of its versions by name (``NULL`` columns when it has none
     such), then ``columns`` (of what ``joins`` adds, or scalar subqueries), one row per
     owner (``NULL`` user columns when it has none)."""
-    version = _D.outerjoin(
-        _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
-    )
-    if joins is not None:
-        version = joins(version)
-    owners = version.outerjoin(_O, _O.c.dandiset_id == _D.c.id)
+    owners = _named_version(joins).outerjoin(_O, _O.c.dandiset_id == _D.c.id)
     return (
         sa.select(*_D_COLS, *version_columns, *columns, *_U_COLS)
         .select_from(owners.outerjoin(_U, _U.c.id == _O.c.user_id))
@@ -297,7 +310,8 @@ class VersionRows:
     subquery joined on true: one row of ``NULL`` columns when it has none), in the order
     of ``order_by`` (columns of ``rows``): one statement where a read would otherwise run
     two, the version's and then its rows'. ``rows`` finds the version by its own bound
-    ``id`` and ``version`` (it cannot refer to the outer rows: SQLite has no ``LATERAL``).
+    ``id`` and ``version`` (:data:`NAMED_VERSION_ID`; it cannot refer to the outer rows:
+    SQLite has no ``LATERAL``).
     The first column of ``rows`` is never ``NULL`` in a row of it.
 
     Every row repeats the dandiset's and the version's columns, so they are few, and
@@ -313,14 +327,9 @@ class VersionRows:
         joins: Joins | None = None,
     ) -> None:
         self.count = len(columns)
-        version = _D.outerjoin(
-            _V, sa.and_(_V.c.dandiset_id == _D.c.id, _V.c.version == sa.bindparam("version"))
-        )
-        if joins is not None:
-            version = joins(version)
         self.statement = (
             sa.select(*_DANDISET_KEY_COLS, *_VERSION_KEY_COLS, *columns, *rows.c)
-            .select_from(version.outerjoin(rows, sa.true()))
+            .select_from(_named_version(joins).outerjoin(rows, sa.true()))
             .where(_D.c.id == sa.bindparam("id"))
             .order_by(*order_by)
         )
