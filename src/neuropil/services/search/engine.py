@@ -193,22 +193,25 @@ class SearchEngine(ABC):
         """Conditions on ``dandisets`` that select the dandisets matching ``query``, for a
         query of the caller's (visibility left to it)."""
         conds: list[Any] = [self.term_condition(term) for term in query.terms]
-        return conds + operator_conditions(query, self.lowered)
+        return conds + self.operator_conditions(query)
 
     def term_condition(self, term: Term) -> Any:
         """A condition on ``dandisets`` that holds where ``term`` occurs."""
         return Dandiset.id.in_(self.term_matches(term))
 
+    def operator_conditions(self, query: Query) -> list[Any]:
+        """Conditions on ``dandisets`` for the operators and dates of ``query``."""
+        conds: list[Any] = [
+            self.among(operator_matches(op, values, query, self.lowered))
+            for op, values in query.values.items()
+        ]
+        conds += _date_conditions(Dandiset.created, query.created)
+        conds += _date_conditions(Dandiset.modified, query.modified)
+        return conds
 
-def operator_conditions(query: Query, lowered: Callable[[Any], Any]) -> list[Any]:
-    """Conditions on ``dandisets`` for the operators and dates of ``query``."""
-    conds: list[Any] = [
-        Dandiset.id.in_(operator_matches(op, values, query, lowered))
-        for op, values in query.values.items()
-    ]
-    conds += _date_conditions(Dandiset.created, query.created)
-    conds += _date_conditions(Dandiset.modified, query.modified)
-    return conds
+    def among(self, ids: sa.Select[Any]) -> Any:
+        """A condition on ``dandisets``: its id is one of ``ids`` (an operator's dandisets)."""
+        return Dandiset.id.in_(ids)
 
 
 def operator_matches(

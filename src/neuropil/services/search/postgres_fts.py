@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from neuropil.db.engine import Reader
 from neuropil.db.models import Dandiset, SearchDandiset, SearchDandisetFacets, User
-from neuropil.services.search.engine import AssetMatches, SearchEngine, operator_conditions
+from neuropil.services.search.engine import AssetMatches, SearchEngine
 from neuropil.services.search.query import MIN_PREFIX, Query, Term
 from neuropil.services.search.results import SNIPPET_CHARS, AssetHit, clip, framed
 from neuropil.services.visibility import readable
@@ -111,9 +111,18 @@ class PostgresSearch(SearchEngine):
         selected: sa.Select[Any] = (
             ranked.outerjoin(docs, docs.c.id == Dandiset.id)
             .outerjoin(combos, combos.dandiset_id == Dandiset.id)
-            .where(*terms, *operator_conditions(query, self.lowered), readable(user))
+            .where(*terms, *self.operator_conditions(query), readable(user))
         )
         return selected
+
+    def among(self, ids: sa.Select[Any]) -> Any:
+        # ``IS TRUE`` (the same rows in a WHERE clause) keeps the planner from turning the
+        # ``IN`` into a join: the operator's dandisets are then read once into a hash that
+        # each candidate probes ("hashed SubPlan"). As a join, its row estimate decides the
+        # plan, and it cannot know how many dandisets a ``LIKE`` on the owners or a facet
+        # value selects: for an owner of all 10,000 dandisets it guessed 250 and probed
+        # the dandisets' primary key 10,000 times (docs/design/search.md, "Cost").
+        return Dandiset.id.in_(ids).is_(sa.true())
 
     def prepare(self, s: Reader) -> None:
         # For this read transaction only (``set_config(..., true)`` is ``SET LOCAL``), in one

@@ -90,15 +90,21 @@ def _match(
     dandiset's ``search_dandiset_facets.set_id``), then per value over the few combinations
     found."""
     r = engine.ranking(query, user).cte("ranked").prefix_with("MATERIALIZED")
-    keys = (r.c.score.desc(), r.c.modified.desc(), r.c.id)
     null_text = sa.null().cast(sa.Text)
-    shown = (
-        sa.select(r.c.id, r.c.score, sa.func.row_number().over(order_by=keys).label("pos"))
-        .order_by(*keys)
+    # The page first, then its order as numbers: a window over the whole ranking would sort
+    # every match (10,000 for a broad query), where ORDER BY ... LIMIT keeps only the best
+    # offset + page_size rows (a top-N heap).
+    top = (
+        sa.select(r.c.id, r.c.score, r.c.modified)
+        .order_by(r.c.score.desc(), r.c.modified.desc(), r.c.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
-        .subquery("shown")
+        .subquery("top")
     )
+    keys = (top.c.score.desc(), top.c.modified.desc(), top.c.id)
+    shown = sa.select(
+        top.c.id, top.c.score, sa.func.row_number().over(order_by=keys).label("pos")
+    ).subquery("shown")
     per_set = (
         sa.select(r.c.set_id, sa.func.count().label("n"))
         .where(r.c.set_id.is_not(None))
