@@ -18,6 +18,7 @@ from neuropil import api, web
 from neuropil._version import __version__
 from neuropil.api.limits import BodyLimits
 from neuropil.server import reads
+from neuropil.server.answers import AnswersAfterPass
 from neuropil.server.background import Background
 from neuropil.services.context import Context
 from neuropil.web.security_headers import SecurityHeaders
@@ -48,7 +49,8 @@ class TrailingSlash:
 def create_app(ctx: Context, *, lifespan_hooks: bool = True) -> ASGIApp:
     """Build the app around a :class:`Context`; the server's background work starts with it
     unless ``lifespan_hooks`` is false. The FastAPI app comes wrapped in
-    :class:`TrailingSlash`."""
+    :class:`TrailingSlash`, and that in
+    :class:`~neuropil.server.answers.AnswersAfterPass`."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,4 +87,5 @@ def create_app(ctx: Context, *, lifespan_hooks: bool = True) -> ASGIApp:
     # response (see docs/design/security.md).
     app.add_middleware(BodyLimits)
     app.add_middleware(SecurityHeaders)
-    return TrailingSlash(app)
+    # Outermost: each response starts after a pass of the event loop (server/answers.py).
+    return AnswersAfterPass(TrailingSlash(app))
