@@ -267,6 +267,24 @@ def loadavg() -> list[float]:
         return []
 
 
+#: Iterations of :func:`machine_speed_ms`'s loop (about 30-60 ms on the machines seen here).
+SPEED_LOOP = 400_000
+
+
+def machine_speed_ms(repeats: int = 5) -> float:
+    """Milliseconds a fixed pure-Python loop takes here now (median of ``repeats``): the
+    same work every time, so two runs' figures say whether the machine itself was faster
+    in one of them (another tenant, the clock), which the load average does not show."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        acc = 0
+        for i in range(SPEED_LOOP):
+            acc = (acc + i * i) % 1_000_003
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def git_revision() -> dict[str, Any]:
     def run(*args: str) -> str:
         try:

@@ -45,7 +45,14 @@ from typing import Any
 import httpx
 
 from benchmarks import search_diagnostics as diag
-from benchmarks.common import NeuropilServer, Workspace, loadavg, log, summary
+from benchmarks.common import (
+    NeuropilServer,
+    Workspace,
+    loadavg,
+    log,
+    machine_speed_ms,
+    summary,
+)
 from benchmarks.search_data import Plan, generate
 
 SEARCH_TARGET_MS = 100.0
@@ -316,11 +323,13 @@ def _run_backend(
     with diag.context(data_dir, url) as ctx:
         state = diag.archive_state(ctx)  # the archive's own upkeep first, as a server's would
         load = [loadavg()]
+        speed = [machine_speed_ms()]
         with NeuropilServer(data_dir, extra_env=env) as server:
             cold = first_pass(server)
             plans = diag.plan_hashes(ctx, SEARCHES, DANDI_ROWS)
             result = measure(server, gen, reps, plain_url)
             load.append(loadavg())
+            speed.append(machine_speed_ms())
             plans_after = diag.plan_hashes(ctx, SEARCHES, DANDI_ROWS)
             result["concurrent"] = concurrent(server, 2 if reps <= 10 else 4)
             load.append(loadavg())
@@ -333,6 +342,7 @@ def _run_backend(
         "plans": plans,
         "plans_changed_during_run": changed,
         "load": load,
+        "machine_speed_ms": speed,
         **result,
     }
 
@@ -453,7 +463,19 @@ def notes(backend: str, res: dict[str, Any]) -> list[str]:
     out.append(
         f"{backend}: load average (1 min) before / after measuring / after concurrent: {loads}"
     )
+    speeds = res.get("machine_speed_ms")
+    if speeds:
+        out.append(speed_line(backend, speeds))
     return out
+
+
+def speed_line(backend: str, speeds: list[float]) -> str:
+    """The machine's own speed around the measurement (:func:`machine_speed_ms`)."""
+    shown = " / ".join(f"{x:.1f}" for x in speeds)
+    return (
+        f"{backend}: machine speed, a fixed Python loop before / after measuring: {shown} ms "
+        "(the same work each run: compare runs by it; lower is faster)"
+    )
 
 
 LEGEND = (
