@@ -213,6 +213,30 @@ def test_ranking(alice: httpx.Client, anon: httpx.Client) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_several_words_each_in_the_document_or_the_files(
+    alice: httpx.Client, anon: httpx.Client
+) -> None:
+    """Every word must occur, each in the dandiset's metadata or its files, whichever
+    other words a file of the archive holds (PostgreSQL narrows the documents by the words
+    no file holds: the answers must not change)."""
+    common, in_docs, in_paths, nowhere = word(), word(), word(), word()
+    both_in_doc = create_dandiset(alice, f"{common} {in_docs} {in_paths}")
+    split = create_dandiset(alice, f"{common} {in_docs}")
+    upload_asset(alice, split, f"sub-{in_paths}/a.nwb", random_bytes(10))
+    only_common = create_dandiset(alice, f"{common} only")
+    # in_paths is held by a file: the documents are checked for it one by one.
+    assert ids(find(anon, f"{common} {in_paths}")) == [both_in_doc, split]
+    # No file holds in_docs: only documents holding it (and common) can match.
+    assert sorted(ids(find(anon, f"{common} {in_docs}"))) == sorted([both_in_doc, split])
+    assert sorted(ids(find(anon, f"{in_docs} {in_paths} {common}"))) == sorted([both_in_doc, split])
+    assert ids(find(anon, f"{common} {nowhere}")) == []
+    # A file's word alone, with a document's word no file holds.
+    assert ids(find(anon, f"{in_paths} only")) == []
+    assert ids(find(anon, f"{common} only")) == [only_common]
+    listed = anon.get("dandisets/", params={"search": f"{common} {in_paths}"}).json()
+    assert sorted(r["identifier"] for r in listed["results"]) == sorted([both_in_doc, split])
+
+
 def test_prefixes_and_phrases(alice: httpx.Client, anon: httpx.Client) -> None:
     w = word()
     ident = create_dandiset(alice, f"{w} hippocampal place cells")

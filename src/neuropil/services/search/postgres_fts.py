@@ -75,25 +75,26 @@ class PostgresSearch(SearchEngine):
     def ranking(self, query: Query, user: User | None) -> sa.Select[Any]:
         """One pass over the GIN index for all the terms: the documents holding any term,
         with their score and, per term, whether it holds that one; a dandiset then matches
-        a term through its document or, only when it does not, its files."""
+        a term through its document or, only when it does not, its files.
+
+        A term that no file of the archive holds (no path word, metadata value or number:
+        one ``EXISTS`` each, evaluated once) can only match through the document, so the
+        documents lacking it are left out by the index itself, and the document need not
+        be checked for it (docs/design/search.md, "Cost")."""
         if not query.terms:
             return super().ranking(query, user)
         doc = SearchDandiset.document
         any_term = tsquery(any_of(query.terms))
-        # With one term, every document found holds it.
-        flags = [
-            (
-                doc.op("@@")(tsquery(phrase(term.tokens))) if len(query.terms) > 1 else sa.true()
-            ).label(f"t{i}")
-            for i, term in enumerate(query.terms)
-        ]
+        wanted, flags = any_term, [sa.true().label("t0")]  # one term: every document holds it
+        if len(query.terms) > 1:
+            wanted, flags = self._documents_needed(query.terms, any_term)
         docs = (
             sa.select(
                 SearchDandiset.dandiset_id.label("id"),
                 sa.func.ts_rank(doc, any_term).label("score"),
                 *flags,
             )
-            .where(doc.op("@@")(any_term))
+            .where(doc.op("@@")(wanted))
             .cte("docs")
             .prefix_with("MATERIALIZED")
         )
@@ -114,6 +115,30 @@ class PostgresSearch(SearchEngine):
             .where(*terms, *self.operator_conditions(query), readable(user))
         )
         return selected
+
+    def _documents_needed(
+        self, terms: Sequence[Term], any_term: Any
+    ) -> tuple[Any, list[sa.Label[Any]]]:
+        """For several terms: the tsquery selecting the documents that can match, and per
+        term ``t{i}``, whether a document holds it.
+
+        Per term, whether any file holds it is an uncorrelated scalar subquery, which
+        PostgreSQL evaluates once, before the scan (an InitPlan): the tsquery, built from
+        those answers, is then a parameter of the GIN index scan. Each term adds a factor:
+        the term itself when no file holds it, else the any-term query (which every
+        document found holds anyway)."""
+        doc = SearchDandiset.document
+        wanted: Any = None
+        flags: list[sa.Label[Any]] = []
+        for i, term in enumerate(terms):
+            one = tsquery(phrase(term.tokens))
+            in_files = sa.select(
+                sa.or_(*(sa.exists(source) for source in self.file_matches(term)))
+            ).scalar_subquery()
+            factor = sa.case((in_files, any_term), else_=one)
+            wanted = factor if wanted is None else wanted.op("&&")(factor)
+            flags.append(sa.case((in_files, doc.op("@@")(one)), else_=sa.true()).label(f"t{i}"))
+        return wanted, flags
 
     def among(self, ids: sa.Select[Any]) -> Any:
         # ``IS TRUE`` (the same rows in a WHERE clause) keeps the planner from turning the
