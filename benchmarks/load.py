@@ -62,7 +62,9 @@ from benchmarks.common import (
     free_port,
     loadavg,
     log,
+    machine_speed_ms,
     median,
+    speed_note,
     stop_process,
     wait_http,
 )
@@ -439,12 +441,16 @@ def run(
                     )
                 except dandi_peer.PeerUnavailable as exc:
                     result["notes"].append(f"dandi-archive x{n} skipped: {exc}")
+            speed = [machine_speed_ms()]  # every server started and idle
             samples = phase(ws, n, targets, reps, seconds, connections)
+            speed.append(machine_speed_ms())
+            result["notes"].append(speed_note(f"x{n} phase", speed))
             result["phases"].append(
                 {
                     "processes": n,
                     "targets": [{"name": t.name, "kind": t.kind, "urls": t.urls} for t in targets],
                     "samples": samples,
+                    "machine_speed_ms": speed,
                 }
             )
     return result

@@ -51,6 +51,7 @@ from benchmarks.common import (
     loadavg,
     log,
     machine_speed_ms,
+    speed_note,
     summary,
 )
 from benchmarks.search_data import Plan, generate
@@ -465,17 +466,8 @@ def notes(backend: str, res: dict[str, Any]) -> list[str]:
     )
     speeds = res.get("machine_speed_ms")
     if speeds:
-        out.append(speed_line(backend, speeds))
+        out.append(speed_note(backend, speeds))
     return out
-
-
-def speed_line(backend: str, speeds: list[float]) -> str:
-    """The machine's own speed around the measurement (:func:`machine_speed_ms`)."""
-    shown = " / ".join(f"{x:.1f}" for x in speeds)
-    return (
-        f"{backend}: machine speed, a fixed Python loop before / after measuring: {shown} ms "
-        "(the same work each run: compare runs by it; lower is faster)"
-    )
 
 
 LEGEND = (
