@@ -202,6 +202,18 @@ def test_visibility(archive: Archive, alice: httpx.Client, admin: httpx.Client) 
     assert ids(find(admin, w)) == [ident]
 
 
+def test_words_in_an_embargoed_dandisets_files_count_for_its_readers_only(
+    archive: Archive, alice: httpx.Client, anon: httpx.Client
+) -> None:
+    common, hidden = word(), word()
+    secret = create_dandiset(alice, f"{common} secret")
+    upload_asset(alice, secret, f"sub-{hidden}/a.nwb", random_bytes(10))
+    set_embargoed(archive, secret)
+    public = create_dandiset(alice, f"{common} {hidden} public")
+    assert ids(find(anon, f"{common} {hidden}")) == [public]
+    assert sorted(ids(find(alice, f"{common} {hidden}"))) == sorted([public, secret])
+
+
 def test_ranking(alice: httpx.Client, anon: httpx.Client) -> None:
     w = word()
     in_files = create_dandiset(alice, "plain one")

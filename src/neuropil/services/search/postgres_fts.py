@@ -77,17 +77,17 @@ class PostgresSearch(SearchEngine):
         with their score and, per term, whether it holds that one; a dandiset then matches
         a term through its document or, only when it does not, its files.
 
-        A term that no file of the archive holds (no path word, metadata value or number:
-        one ``EXISTS`` each, evaluated once) can only match through the document, so the
-        documents lacking it are left out by the index itself, and the document need not
-        be checked for it (docs/design/search.md, "Cost")."""
+        A term that no file of a dandiset ``user`` may read holds (no path word, metadata
+        value or number: one ``EXISTS`` each, evaluated once) can only match through the
+        document, so the documents lacking it are left out by the index itself, and the
+        document need not be checked for it (docs/design/search.md, "Cost")."""
         if not query.terms:
             return super().ranking(query, user)
         doc = SearchDandiset.document
         any_term = tsquery(any_of(query.terms))
         wanted, flags = any_term, [sa.true().label("t0")]  # one term: every document holds it
         if len(query.terms) > 1:
-            wanted, flags = self._documents_needed(query.terms, any_term)
+            wanted, flags = self._documents_needed(query.terms, any_term, user)
         docs = (
             sa.select(
                 SearchDandiset.dandiset_id.label("id"),
@@ -117,7 +117,7 @@ class PostgresSearch(SearchEngine):
         return selected
 
     def _documents_needed(
-        self, terms: Sequence[Term], any_term: Any
+        self, terms: Sequence[Term], any_term: Any, user: User | None
     ) -> tuple[Any, list[sa.Label[Any]]]:
         """For several terms: the tsquery selecting the documents that can match, and per
         term ``t{i}``, whether a document holds it.
@@ -126,15 +126,22 @@ class PostgresSearch(SearchEngine):
         PostgreSQL evaluates once, before the scan (an InitPlan): the tsquery, built from
         those answers, is then a parameter of the GIN index scan. Each term adds a factor:
         the term itself when no file holds it, else the any-term query (which every
-        document found holds anyway)."""
+        document found holds anyway).
+
+        Only the files of dandisets ``user`` may read count: the others are not in the
+        answer anyway, and the plan (and so the time a search takes) must not tell whether
+        an embargoed file holds a word."""
         doc = SearchDandiset.document
         wanted: Any = None
         flags: list[sa.Label[Any]] = []
         for i, term in enumerate(terms):
             one = tsquery(phrase(term.tokens))
-            in_files = sa.select(
-                sa.or_(*(sa.exists(source) for source in self.file_matches(term)))
-            ).scalar_subquery()
+            readable_holders = (
+                sa.select(Dandiset.id)
+                .where(Dandiset.id.in_(sa.union_all(*self.file_matches(term))), readable(user))
+                .correlate(None)
+            )
+            in_files = sa.select(sa.exists(readable_holders)).scalar_subquery()
             factor = sa.case((in_files, any_term), else_=one)
             wanted = factor if wanted is None else wanted.op("&&")(factor)
             flags.append(sa.case((in_files, doc.op("@@")(one)), else_=sa.true()).label(f"t{i}"))
