@@ -285,6 +285,30 @@ def machine_speed_ms(repeats: int = 5) -> float:
     return round(statistics.median(times), 1)
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, all) clock ticks of every CPU since boot, from ``/proc/stat`` (``None``
+    elsewhere). Steal is time a virtual machine's CPUs were ready but the hypervisor ran
+    something else: a slower spell that no process here can cause or see in its own CPU."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(x) for x in fields[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+    # counted in user already.
+    return ticks[7], sum(ticks[:8])
+
+
+def steal_percent(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Steal as a share of all CPU time between two :func:`cpu_ticks` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round(100.0 * (after[0] - before[0]) / (after[1] - before[1]), 2)
+
+
 def speed_note(label: str, speeds: list[float]) -> str:
     """A report line of :func:`machine_speed_ms` figures taken before and after measuring."""
     shown = " / ".join(f"{x:.1f}" for x in speeds)

@@ -59,12 +59,14 @@ from benchmarks.common import (
     REPO,
     NeuropilServer,
     Workspace,
+    cpu_ticks,
     free_port,
     loadavg,
     log,
     machine_speed_ms,
     median,
     speed_note,
+    steal_percent,
     stop_process,
     wait_http,
 )
@@ -359,6 +361,7 @@ def measure(
     # dandi-archive hands out moto's URL for the blob: its CPU is not gunicorn's.
     pid = None if target.kind == "dandi-archive" and request == BLOB_REQUEST else target.pid
     cpu0 = tree_cpu_seconds(pid)
+    ticks0 = cpu_ticks()
     res: WrkResult = run_wrk(
         target.urls[request],
         script_dir=ws.root,
@@ -367,7 +370,9 @@ def measure(
         headers=target.headers.get(request),
     )
     cpu = tree_cpu_seconds(pid) - cpu0
+    steal = steal_percent(ticks0, cpu_ticks())
     out = res.as_dict()
+    out["steal_percent"] = steal
     out["cpu_ms_per_request"] = 1e3 * cpu / res.requests if res.requests else float("nan")
     out["loadavg_before"] = load_before
     return out
@@ -387,7 +392,12 @@ def phase(
                     # what its background work deferred (a Celery beat's due tasks) runs now,
                     # before its load, not inside it.
                     time.sleep(SETTLE_S)
+                    # The machine's speed right before the run (the servers idle): a run's
+                    # CPU per request rises with it, which tells a slow moment of the machine
+                    # from a slow request.
+                    speed = machine_speed_ms(repeats=3)
                     s = measure(ws, t, request, seconds, conns)
+                    s["machine_speed_ms"] = speed
                 log(
                     f"load x{processes} round {rep + 1}/{reps} {request} {t.name}: "
                     f"{s['rps']:.0f} req/s, p99 {s['p99_ms']:.1f} ms, {s['errors']} errors"
@@ -445,6 +455,8 @@ def run(
             samples = phase(ws, n, targets, reps, seconds, connections)
             speed.append(machine_speed_ms())
             result["notes"].append(speed_note(f"x{n} phase", speed))
+            result["notes"].append(steal_note(f"x{n} phase", samples))
+            result["notes"].extend(round_misses(n, targets, samples))
             result["phases"].append(
                 {
                     "processes": n,
@@ -457,6 +469,63 @@ def run(
 
 
 # -- report ----------------------------------------------------------------------------------
+
+
+def round_misses(processes: int, targets: list[Target], samples: list[dict[str, Any]]) -> list[str]:
+    """One line per round in which a neuropil server missed a target (p99, errors, or a
+    ratio below the target in that round), with the machine's speed measured right before
+    that run and the run's CPU per request, each beside the phase's median: whether the
+    request or the machine was slow then."""
+    speeds = [s["machine_speed_ms"] for s in samples if s.get("machine_speed_ms")]
+    usual_speed = median(speeds) if speeds else None
+    peers = [t.name for t in targets if t.kind == "dandi-archive"]
+    out = []
+    for t in (t for t in targets if t.kind == "neuropil"):
+        for request in REQUESTS:
+            got = _of(samples, t.name, request)
+            usual_cpu = median([s["cpu_ms_per_request"] for s in got]) if got else 0.0
+            theirs = (
+                {s["round"]: s["rps"] for s in _of(samples, peers[0], request)} if peers else {}
+            )
+            for s in got:
+                missed = []
+                if s["p99_ms"] >= TARGET_P99_MS:
+                    missed.append(f"p99 {s['p99_ms']:.1f} ms")
+                if s["errors"]:
+                    missed.append(f"{s['errors']} errors")
+                if request in API_REQUESTS and theirs.get(s["round"]):
+                    ratio = s["rps"] / theirs[s["round"]]
+                    if ratio < TARGET_RATIO:
+                        missed.append(f"{ratio:.1f}x")
+                if not missed:
+                    continue
+                line = (
+                    f"x{processes} round {s['round'] + 1} {request}, {t.name}: "
+                    f"{', '.join(missed)}; CPU/req {s['cpu_ms_per_request']:.2f} ms "
+                    f"(median of its rounds {usual_cpu:.2f})"
+                )
+                if s.get("machine_speed_ms") and usual_speed:
+                    line += (
+                        f"; machine speed before it {s['machine_speed_ms']:.1f} ms "
+                        f"(phase median {usual_speed:.1f})"
+                    )
+                out.append(line)
+    return out
+
+
+def steal_note(label: str, samples: list[dict[str, Any]]) -> str:
+    """The CPU steal during the phase's ``wrk`` runs (see :func:`~benchmarks.common.
+    cpu_ticks`): median and highest, and the run it was highest in."""
+    seen = [s for s in samples if s.get("steal_percent") is not None]
+    if not seen:
+        return f"{label}: CPU steal not available (no /proc/stat)"
+    top = max(seen, key=lambda s: s["steal_percent"])
+    return (
+        f"{label}: CPU steal (time the hypervisor gave this machine's CPUs to others) "
+        f"during the wrk runs: median {median([s['steal_percent'] for s in seen]):.1f} %, "
+        f"highest {top['steal_percent']:.1f} % ({top['target']}, {top['request']}, "
+        f"round {top['round'] + 1}, p99 {top['p99_ms']:.1f} ms)"
+    )
 
 
 def _of(samples: list[dict[str, Any]], target: str, request: str) -> list[dict[str, Any]]:

@@ -48,10 +48,12 @@ from benchmarks import search_diagnostics as diag
 from benchmarks.common import (
     NeuropilServer,
     Workspace,
+    cpu_ticks,
     loadavg,
     log,
     machine_speed_ms,
     speed_note,
+    steal_percent,
     summary,
 )
 from benchmarks.search_data import Plan, generate
@@ -328,7 +330,9 @@ def _run_backend(
         with NeuropilServer(data_dir, extra_env=env) as server:
             cold = first_pass(server)
             plans = diag.plan_hashes(ctx, SEARCHES, DANDI_ROWS)
+            ticks = cpu_ticks()
             result = measure(server, gen, reps, plain_url)
+            steal = steal_percent(ticks, cpu_ticks())
             load.append(loadavg())
             speed.append(machine_speed_ms())
             plans_after = diag.plan_hashes(ctx, SEARCHES, DANDI_ROWS)
@@ -344,6 +348,7 @@ def _run_backend(
         "plans_changed_during_run": changed,
         "load": load,
         "machine_speed_ms": speed,
+        "steal_percent": steal,
         **result,
     }
 
@@ -467,6 +472,11 @@ def notes(backend: str, res: dict[str, Any]) -> list[str]:
     speeds = res.get("machine_speed_ms")
     if speeds:
         out.append(speed_note(backend, speeds))
+    if res.get("steal_percent") is not None:
+        out.append(
+            f"{backend}: CPU steal while measuring (time the hypervisor gave this machine's "
+            f"CPUs to others): {res['steal_percent']:.1f} %"
+        )
     return out
 
 

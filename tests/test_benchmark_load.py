@@ -145,3 +145,76 @@ def test_targets_not_measured_are_paused_with_their_children() -> None:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_steal_is_read_from_proc_stat_as_a_share_of_all_cpu_time() -> None:
+    from benchmarks import common
+
+    before = common.cpu_ticks()
+    if not Path("/proc/stat").exists():
+        assert before is None
+        return
+    assert before is not None and before[1] > 0
+    burn = time.process_time() + 0.05
+    while time.process_time() < burn:  # some CPU time passes between the readings
+        pass
+    after = common.cpu_ticks()
+    share = common.steal_percent(before, after)
+    assert share is not None and 0.0 <= share <= 100.0
+    # 30 of 200 ticks stolen between two readings: 15 %; no time between them: no figure.
+    assert common.steal_percent((10, 1000), (40, 1200)) == 15.0
+    assert common.steal_percent((10, 1000), (10, 1000)) is None
+    assert common.steal_percent(None, after) is None
+
+
+def test_the_steal_note_names_the_run_where_it_was_highest() -> None:
+    samples = [
+        {
+            "target": "neuropil SQLite x1",
+            "request": "assets page",
+            "round": 0,
+            "p99_ms": 21.0,
+            "steal_percent": 0.5,
+        },
+        {
+            "target": "neuropil SQLite x1",
+            "request": "assets page",
+            "round": 2,
+            "p99_ms": 53.2,
+            "steal_percent": 12.25,
+        },
+        {
+            "target": "dandi-archive x1",
+            "request": "assets page",
+            "round": 1,
+            "p99_ms": 400.0,
+            "steal_percent": 1.0,
+        },
+    ]
+    note = load.steal_note("x1 phase", samples)
+    assert "median 1.0 %" in note
+    assert "highest 12.2 % (neuropil SQLite x1, assets page, round 3, p99 53.2 ms)" in note
+    assert load.steal_note("x1 phase", [{"steal_percent": None}]) == (
+        "x1 phase: CPU steal not available (no /proc/stat)"
+    )
+
+
+def test_rounds_that_missed_are_listed_with_the_machine_speed_before_them() -> None:
+    np_, peer = "neuropil SQLite x1", "dandi-archive x1"
+    samples = [
+        {**_sample(np_, "assets page", 0, 1000.0), "machine_speed_ms": 25.0},
+        {**_sample(peer, "assets page", 0, 50.0), "machine_speed_ms": 25.5},
+        {**_sample(np_, "assets page", 1, 800.0, p99=53.2), "machine_speed_ms": 34.0},
+        {**_sample(peer, "assets page", 1, 100.0), "machine_speed_ms": 24.0},
+        {**_sample(np_, load.BLOB_REQUEST, 0, 300.0), "machine_speed_ms": 26.0},
+    ]
+    targets = [
+        load.Target(np_, "neuropil", 1, None),
+        load.Target(peer, "dandi-archive", 1, None),
+    ]
+    lines = load.round_misses(1, targets, samples)
+    # Round 2 missed twice: its p99 and its ratio (800 / 100 = 8x); round 1 held both.
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.startswith("x1 round 2 assets page, neuropil SQLite x1: p99 53.2 ms, 8.0x;")
+    assert "machine speed before it 34.0 ms (phase median 25.5)" in line

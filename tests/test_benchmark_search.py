@@ -35,3 +35,19 @@ def test_the_notes_carry_the_speed_before_and_after_measuring() -> None:
 def test_results_from_before_the_probe_have_no_speed_line() -> None:
     res = {"state": {"tables": [], "upkeep_before_measuring": []}, "generated": {}, "load": []}
     assert not [line for line in notes("sqlite", res) if "machine speed" in line]
+
+
+def test_the_notes_carry_the_cpu_steal_while_measuring() -> None:
+    res = {
+        "state": {"tables": [], "upkeep_before_measuring": []},
+        "generated": {},
+        "load": [],
+        "steal_percent": 7.25,
+    }
+    wanted = (
+        "sqlite: CPU steal while measuring (time the hypervisor gave this machine's CPUs "
+        "to others): 7.2 %"
+    )
+    assert wanted in notes("sqlite", res)
+    res.pop("steal_percent")
+    assert not [line for line in notes("sqlite", res) if "steal" in line]
