@@ -484,19 +484,16 @@ def round_misses(processes: int, targets: list[Target], samples: list[dict[str, 
         for request in REQUESTS:
             got = _of(samples, t.name, request)
             usual_cpu = median([s["cpu_ms_per_request"] for s in got]) if got else 0.0
-            theirs = (
-                {s["round"]: s["rps"] for s in _of(samples, peers[0], request)} if peers else {}
-            )
+            ratios = _round_ratios(samples, t.name, peers[0], request) if peers else {}
             for s in got:
                 missed = []
                 if s["p99_ms"] >= TARGET_P99_MS:
                     missed.append(f"p99 {s['p99_ms']:.1f} ms")
                 if s["errors"]:
                     missed.append(f"{s['errors']} errors")
-                if request in API_REQUESTS and theirs.get(s["round"]):
-                    ratio = s["rps"] / theirs[s["round"]]
-                    if ratio < TARGET_RATIO:
-                        missed.append(f"{ratio:.1f}x")
+                ratio = ratios.get(s["round"])
+                if request in API_REQUESTS and ratio is not None and ratio < TARGET_RATIO:
+                    missed.append(f"{ratio:.1f}x")
                 if not missed:
                     continue
                 line = (
@@ -532,10 +529,17 @@ def _of(samples: list[dict[str, Any]], target: str, request: str) -> list[dict[s
     return [s for s in samples if s["target"] == target and s["request"] == request]
 
 
-def _ratios(samples: list[dict[str, Any]], target: str, peer: str, request: str) -> list[float]:
+def _round_ratios(
+    samples: list[dict[str, Any]], target: str, peer: str, request: str
+) -> dict[int, float]:
+    """neuropil's requests/s over the peer's, per round both were measured in."""
     mine = {s["round"]: s["rps"] for s in _of(samples, target, request)}
     theirs = {s["round"]: s["rps"] for s in _of(samples, peer, request)}
-    return [mine[r] / theirs[r] for r in sorted(mine) if theirs.get(r)]
+    return {r: mine[r] / theirs[r] for r in sorted(mine) if theirs.get(r)}
+
+
+def _ratios(samples: list[dict[str, Any]], target: str, peer: str, request: str) -> list[float]:
+    return list(_round_ratios(samples, target, peer, request).values())
 
 
 def _verdict(request: str, ratio: float | None, p99: float, errors: int) -> str:
